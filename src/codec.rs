@@ -1,0 +1,475 @@
+//! Packs an event into a slot's payload bytes and reads it back. Pure functions with no
+//! allocation: fuzzed (`fuzz/fuzz_targets/codec.rs`) and property-tested.
+//!
+//! # Payload layout (little-endian)
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  raw timestamp (clock ticks; converted to wall time by readers)
+//!      8     2  kind id (u16::MAX: the kind name is stored inline, see below)
+//!     10     1  severity, 0 (DEBUG) ..= 4 (CRITICAL)
+//!     11     1  flags: bit 0 truncated, bit 1 kind inline, bit 2 has peer
+//!     12     1  peer length in bytes
+//!     13     1  number of fields, 0..=8
+//!     14     2  message length in bytes
+//!     16     …  [kind length u8, kind bytes]   only with flag bit 1
+//!               peer bytes, message bytes,
+//!               fields: key length u8, tag u8, key bytes, value
+//!                 tag 0 str  : length u16, bytes
+//!                 tag 1 i64, 2 u64, 3 f64 : 8 bytes
+//!                 tag 4 bool : 1 byte
+//! ```
+//!
+//! # Truncation
+//!
+//! When an event does not fit, the kind (inline, at most 64 bytes) and the peer (at most
+//! 255 bytes) are kept first; the message then gets what is left after the fields, but
+//! never less than half of the space left; fields fill the rest in order (whole, except
+//! that the last string value may be cut). Strings are cut on UTF-8 character
+//! boundaries, and the event is flagged truncated.
+
+use crate::event::{Event, FieldValue, MAX_FIELDS};
+use crate::kind::NO_ID;
+use crate::severity::Severity;
+
+/// Bytes before the variable part: timestamp and header.
+pub(crate) const HEADER_BYTES: usize = 16;
+const FLAG_TRUNCATED: u8 = 1;
+const FLAG_KIND_INLINE: u8 = 2;
+const FLAG_PEER: u8 = 4;
+const MAX_INLINE_KIND: usize = 64;
+
+const TAG_STR: u8 = 0;
+const TAG_I64: u8 = 1;
+const TAG_U64: u8 = 2;
+const TAG_F64: u8 = 3;
+const TAG_BOOL: u8 = 4;
+
+/// What [`encode`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Encoded {
+    /// Bytes of `out` written, `HEADER_BYTES..=out.len()`.
+    pub len: usize,
+    /// Whether anything was cut or dropped.
+    pub truncated: bool,
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut n = max;
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
+}
+
+fn field_size(key: &str, v: &FieldValue<'_>) -> usize {
+    2 + key.len()
+        + match v {
+            FieldValue::Str(s) => 2 + s.len(),
+            FieldValue::Bool(_) => 1,
+            _ => 8,
+        }
+}
+
+struct Writer<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.out[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+}
+
+/// Encodes `ev` with kind id `kind_id` ([`NO_ID`] to store the kind name inline) and
+/// raw timestamp `raw_ts` into `out`, which must be at least [`HEADER_BYTES`] + 8 long.
+/// Never panics for such an `out`; never allocates.
+pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Encoded {
+    debug_assert!(out.len() >= HEADER_BYTES + 8);
+    let mut truncated = ev.fields_dropped;
+    let mut flags = 0u8;
+    let mut avail = out.len() - HEADER_BYTES;
+    let mut w = Writer {
+        out,
+        at: HEADER_BYTES,
+    };
+
+    if kind_id == NO_ID {
+        flags |= FLAG_KIND_INLINE;
+        let name = ev.kind.name();
+        let k = cut(name, MAX_INLINE_KIND.min(avail - 1));
+        truncated |= k.len() < name.len();
+        w.bytes(&[k.len() as u8]);
+        w.bytes(k.as_bytes());
+        avail -= 1 + k.len();
+    }
+    let peer = match ev.peer {
+        Some(p) => {
+            flags |= FLAG_PEER;
+            let c = cut(p, 255.min(avail));
+            truncated |= c.len() < p.len();
+            c
+        }
+        None => "",
+    };
+    w.bytes(peer.as_bytes());
+    avail -= peer.len();
+
+    let fields = &ev.fields[..usize::from(ev.nfields)];
+    let fields_size: usize = fields.iter().map(|(k, v)| field_size(k, v)).sum();
+    let message = ev.message;
+    let msg_budget = if message.len() + fields_size <= avail {
+        message.len()
+    } else {
+        message
+            .len()
+            .min(avail.saturating_sub(fields_size).max(avail / 2))
+            .min(u16::MAX as usize)
+    };
+    // The fields take the space the message budget leaves; the message (which comes
+    // first in the byte stream) then gets its budget plus whatever the fields left.
+    let mut field_space = avail - msg_budget;
+    let mut kept: [(&str, FieldValue<'_>); MAX_FIELDS] =
+        [("", FieldValue::Bool(false)); MAX_FIELDS];
+    let mut nkept = 0usize;
+    for &(full_key, value) in fields {
+        let key = cut(full_key, 255);
+        truncated |= key.len() < full_key.len();
+        let need = field_size(key, &value);
+        if need <= field_space {
+            kept[nkept] = (key, value);
+            nkept += 1;
+            field_space -= need;
+        } else {
+            truncated = true;
+            if let FieldValue::Str(s) = value {
+                let fixed = 2 + key.len() + 2;
+                if field_space > fixed {
+                    let c = cut(s, field_space - fixed);
+                    kept[nkept] = (key, FieldValue::Str(c));
+                    nkept += 1;
+                    field_space -= fixed + c.len();
+                }
+            }
+        }
+    }
+    // The message takes whatever the fields left.
+    let msg = cut(message, (msg_budget + field_space).min(u16::MAX as usize));
+    truncated |= msg.len() < message.len();
+    w.bytes(msg.as_bytes());
+    for &(key, value) in &kept[..nkept] {
+        let tag = match value {
+            FieldValue::Str(_) => TAG_STR,
+            FieldValue::I64(_) => TAG_I64,
+            FieldValue::U64(_) => TAG_U64,
+            FieldValue::F64(_) => TAG_F64,
+            FieldValue::Bool(_) => TAG_BOOL,
+        };
+        w.bytes(&[key.len() as u8, tag]);
+        w.bytes(key.as_bytes());
+        match value {
+            FieldValue::Str(s) => {
+                w.bytes(&(s.len() as u16).to_le_bytes());
+                w.bytes(s.as_bytes());
+            }
+            FieldValue::I64(v) => w.bytes(&v.to_le_bytes()),
+            FieldValue::U64(v) => w.bytes(&v.to_le_bytes()),
+            FieldValue::F64(v) => w.bytes(&v.to_bits().to_le_bytes()),
+            FieldValue::Bool(v) => w.bytes(&[u8::from(v)]),
+        }
+    }
+    if truncated {
+        flags |= FLAG_TRUNCATED;
+    }
+    let len = w.at;
+    let out = w.out;
+    out[0..8].copy_from_slice(&raw_ts.to_le_bytes());
+    out[8..10].copy_from_slice(&kind_id.to_le_bytes());
+    out[10] = ev.severity as u8;
+    out[11] = flags;
+    out[12] = peer.len() as u8;
+    out[13] = nkept as u8;
+    out[14..16].copy_from_slice(&(msg.len() as u16).to_le_bytes());
+    Encoded { len, truncated }
+}
+
+/// Why bytes are not a valid payload (only possible for bytes [`encode`] did not write).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// A length points past the end of the payload.
+    #[error("payload too short for the lengths in its header")]
+    Short,
+    /// The severity byte is not 0..=4.
+    #[error("invalid severity byte {0}")]
+    Severity(u8),
+    /// A field tag is unknown.
+    #[error("invalid field tag {0}")]
+    Tag(u8),
+    /// More than the allowed number of fields.
+    #[error("too many fields: {0}")]
+    Fields(u8),
+    /// A string is not UTF-8.
+    #[error("string is not valid UTF-8")]
+    Utf8,
+}
+
+/// The fixed-position part of a payload, read without parsing the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub raw_ts: u64,
+    pub kind_id: u16,
+    pub severity: u8,
+    pub flags: u8,
+    pub peer_len: u8,
+    pub nfields: u8,
+    pub msg_len: u16,
+}
+
+impl Header {
+    #[inline]
+    pub(crate) fn read(b: &[u8]) -> Option<Header> {
+        let h = b.get(..HEADER_BYTES)?;
+        Some(Header {
+            raw_ts: u64::from_le_bytes(h[0..8].try_into().ok()?),
+            kind_id: u16::from_le_bytes([h[8], h[9]]),
+            severity: h[10],
+            flags: h[11],
+            peer_len: h[12],
+            nfields: h[13],
+            msg_len: u16::from_le_bytes([h[14], h[15]]),
+        })
+    }
+
+    pub(crate) fn truncated(&self) -> bool {
+        self.flags & FLAG_TRUNCATED != 0
+    }
+}
+
+/// A decoded payload, borrowing its strings from the payload bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decoded<'a> {
+    pub header: Header,
+    pub severity: Severity,
+    /// The kind name, when stored inline.
+    pub kind_inline: Option<&'a str>,
+    pub peer: Option<&'a str>,
+    pub message: &'a str,
+    pub fields: [(&'a str, FieldValue<'a>); MAX_FIELDS],
+    pub nfields: usize,
+}
+
+impl<'a> Decoded<'a> {
+    pub(crate) fn fields(&self) -> &[(&'a str, FieldValue<'a>)] {
+        &self.fields[..self.nfields]
+    }
+}
+
+struct Reader<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let s = self.b.get(self.at..self.at + n).ok_or(CodecError::Short)?;
+        self.at += n;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, CodecError> {
+        Ok(self.take(1)?[0])
+    }
+    fn str(&mut self, n: usize) -> Result<&'a str, CodecError> {
+        std::str::from_utf8(self.take(n)?).map_err(|_| CodecError::Utf8)
+    }
+    fn u64(&mut self) -> Result<u64, CodecError> {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(w))
+    }
+}
+
+/// The byte range of the peer id within a payload (for filters that compare bytes
+/// without decoding), or `None` when the event has no peer or the payload is malformed.
+#[inline]
+pub(crate) fn peer_bytes<'a>(b: &'a [u8], h: &Header) -> Option<&'a [u8]> {
+    if h.flags & FLAG_PEER == 0 {
+        return None;
+    }
+    let mut at = HEADER_BYTES;
+    if h.flags & FLAG_KIND_INLINE != 0 {
+        at += 1 + usize::from(*b.get(at)?);
+    }
+    b.get(at..at + usize::from(h.peer_len))
+}
+
+/// Decodes a payload. Never panics, whatever the bytes.
+pub(crate) fn decode(b: &[u8]) -> Result<Decoded<'_>, CodecError> {
+    let header = Header::read(b).ok_or(CodecError::Short)?;
+    let severity =
+        Severity::from_index(header.severity).ok_or(CodecError::Severity(header.severity))?;
+    if usize::from(header.nfields) > MAX_FIELDS {
+        return Err(CodecError::Fields(header.nfields));
+    }
+    let mut r = Reader {
+        b,
+        at: HEADER_BYTES,
+    };
+    let kind_inline = if header.flags & FLAG_KIND_INLINE != 0 {
+        let n = r.u8()?;
+        Some(r.str(usize::from(n))?)
+    } else {
+        None
+    };
+    let peer_str = r.str(usize::from(header.peer_len))?;
+    let peer = (header.flags & FLAG_PEER != 0).then_some(peer_str);
+    let message = r.str(usize::from(header.msg_len))?;
+    let mut fields = [("", FieldValue::Bool(false)); MAX_FIELDS];
+    for slot in fields.iter_mut().take(usize::from(header.nfields)) {
+        let klen = r.u8()?;
+        let tag = r.u8()?;
+        let key = r.str(usize::from(klen))?;
+        let value = match tag {
+            TAG_STR => {
+                let n = u16::from_le_bytes([r.u8()?, r.u8()?]);
+                FieldValue::Str(r.str(usize::from(n))?)
+            }
+            TAG_I64 => FieldValue::I64(r.u64()? as i64),
+            TAG_U64 => FieldValue::U64(r.u64()?),
+            TAG_F64 => FieldValue::F64(f64::from_bits(r.u64()?)),
+            TAG_BOOL => FieldValue::Bool(r.u8()? != 0),
+            t => return Err(CodecError::Tag(t)),
+        };
+        *slot = (key, value);
+    }
+    Ok(Decoded {
+        header,
+        severity,
+        kind_inline,
+        peer,
+        message,
+        fields,
+        nfields: usize::from(header.nfields),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(ev: &Event<'_>, kind_id: u16, size: usize) -> (Encoded, Vec<u8>) {
+        let mut buf = vec![0u8; size];
+        let e = encode(ev, kind_id, 42, &mut buf);
+        (e, buf)
+    }
+
+    #[test]
+    fn typical_event_fits_a_128_byte_slot_whole() {
+        let ev = Event::new("peer_connected", Severity::Info)
+            .peer("12D3KooWAbCdEfGhIjKl")
+            .message("connected to peer over tcp after handshake")
+            .field("addr", "10.0.0.1:8333")
+            .field("size", 1024u64);
+        let (e, buf) = round_trip(&ev, 3, 120);
+        assert!(!e.truncated, "{e:?}");
+        let d = decode(&buf).unwrap();
+        assert_eq!(d.header.raw_ts, 42);
+        assert_eq!(d.header.kind_id, 3);
+        assert_eq!(d.severity, Severity::Info);
+        assert_eq!(d.peer, Some("12D3KooWAbCdEfGhIjKl"));
+        assert_eq!(d.message, "connected to peer over tcp after handshake");
+        assert_eq!(
+            d.fields(),
+            &[
+                ("addr", FieldValue::Str("10.0.0.1:8333")),
+                ("size", FieldValue::U64(1024))
+            ]
+        );
+        assert_eq!(
+            peer_bytes(&buf, &d.header),
+            Some(&b"12D3KooWAbCdEfGhIjKl"[..])
+        );
+    }
+
+    #[test]
+    fn every_value_type_round_trips() {
+        let ev = Event::new("k", Severity::Critical)
+            .field("s", "x")
+            .field("i", -5i64)
+            .field("u", u64::MAX)
+            .field("f", 1.5f64)
+            .field("b", true);
+        let (e, buf) = round_trip(&ev, NO_ID, 120);
+        assert!(!e.truncated);
+        let d = decode(&buf).unwrap();
+        assert_eq!(d.kind_inline, Some("k"));
+        assert_eq!(d.peer, None);
+        assert_eq!(d.nfields, 5);
+        assert_eq!(d.fields[1].1, FieldValue::I64(-5));
+        assert_eq!(d.fields[2].1, FieldValue::U64(u64::MAX));
+        assert_eq!(d.fields[3].1, FieldValue::F64(1.5));
+        assert_eq!(d.fields[4].1, FieldValue::Bool(true));
+    }
+
+    #[test]
+    fn oversized_event_is_cut_on_char_boundaries_and_flagged() {
+        let long = "é".repeat(200);
+        let ev = Event::new("k", Severity::Error)
+            .peer(&long)
+            .message(&long)
+            .field("key", long.as_str());
+        for size in [24usize, 56, 120, 248] {
+            let (e, buf) = round_trip(&ev, 1, size);
+            assert!(e.truncated);
+            assert!(e.len <= size);
+            let d = decode(&buf).unwrap();
+            assert!(d.header.truncated());
+            assert!(long.starts_with(d.peer.unwrap()));
+            assert!(long.starts_with(d.message));
+        }
+    }
+
+    #[test]
+    fn message_keeps_at_least_half_the_space() {
+        let msg = "m".repeat(500);
+        let big = "v".repeat(500);
+        let ev = Event::new("k", Severity::Info)
+            .message(&msg)
+            .field("a", big.as_str());
+        let (_, buf) = round_trip(&ev, 1, 120);
+        let d = decode(&buf).unwrap();
+        assert!(
+            d.message.len() >= (120 - HEADER_BYTES) / 2,
+            "{}",
+            d.message.len()
+        );
+    }
+
+    #[test]
+    fn more_than_max_fields_are_dropped_and_flagged() {
+        let mut ev = Event::new("k", Severity::Info);
+        for _ in 0..10 {
+            ev = ev.field("x", 1u64);
+        }
+        let (e, buf) = round_trip(&ev, 1, 248);
+        assert!(e.truncated);
+        assert_eq!(decode(&buf).unwrap().nfields, MAX_FIELDS);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert_eq!(decode(&[0u8; 3]).unwrap_err(), CodecError::Short);
+        let mut b = [0u8; 64];
+        b[10] = 9;
+        assert_eq!(decode(&b).unwrap_err(), CodecError::Severity(9));
+        b[10] = 0;
+        b[14] = 200;
+        assert_eq!(decode(&b).unwrap_err(), CodecError::Short);
+    }
+}

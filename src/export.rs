@@ -1,0 +1,322 @@
+//! Exports — one JSON document, or JSON Lines — and reading them back.
+//!
+//! The schema is documented in the README ("Export format") and versioned by
+//! [`SCHEMA_VERSION`]: a reader accepts documents of its version or older, and refuses
+//! newer ones with [`ImportError::Version`] rather than guessing.
+//!
+//! Writers stream: events are decoded from the snapshot's copied slots one at a time
+//! and serialised straight into a buffered writer, so exporting a million events never
+//! holds a million owned records.
+
+use std::io::{self, BufRead, BufWriter, Write};
+
+use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::clock::Timestamp;
+use crate::config::Config;
+use crate::event::{EventRecord, FieldValue};
+use crate::health::Health;
+use crate::snapshot::{Events, Item, RecordRef, Snapshot};
+use crate::stats::Stats;
+
+/// The `schema` value of an export document.
+pub const SCHEMA: &str = "flightring.snapshot";
+/// The version of the export schema this library writes (and the newest it reads).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Writing an export failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The writer failed.
+    #[error("writing the export failed: {0}")]
+    Io(#[from] io::Error),
+    /// Serialisation failed (not expected for well-formed data).
+    #[error("serialising the export failed: {0}")]
+    Json(serde_json::Error),
+}
+
+impl From<serde_json::Error> for ExportError {
+    fn from(e: serde_json::Error) -> Self {
+        match e.io_error_kind() {
+            Some(kind) => ExportError::Io(io::Error::new(kind, e)),
+            None => ExportError::Json(e),
+        }
+    }
+}
+
+/// Reading an export failed: where, and what was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The text is not valid JSON, or not of the schema.
+    #[error("line {line}, column {column}, at {path}: {message}")]
+    Invalid {
+        /// 1-based line of the input (of the file, for JSON Lines).
+        line: usize,
+        /// 1-based column within that line.
+        column: usize,
+        /// Where in the document, e.g. `events[12].severity` (`.` for the top).
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// The document is not a flightring export.
+    #[error("not a flightring export: schema is {found:?}, expected \"flightring.snapshot\"")]
+    Schema {
+        /// The `schema` value found.
+        found: String,
+    },
+    /// The document was written by a newer version of the schema.
+    #[error("export schema version {found} is newer than this library reads (up to {supported})")]
+    Version {
+        /// The version found.
+        found: u32,
+        /// The newest version this library reads.
+        supported: u32,
+    },
+    /// Reading failed.
+    #[error("reading the export failed: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl ImportError {
+    /// The 1-based line the error is on, when it is about the content.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ImportError::Invalid { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+
+    fn from_json(e: serde_path_to_error::Error<serde_json::Error>, line_offset: usize) -> Self {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if let Some(kind) = inner.io_error_kind() {
+            return ImportError::Io(io::Error::new(kind, inner.to_string()));
+        }
+        // serde_json appends " at line L column C" to its messages; we report those apart.
+        let msg = inner.to_string();
+        let message = match msg.rfind(" at line ") {
+            Some(i) => msg[..i].to_owned(),
+            None => msg,
+        };
+        ImportError::Invalid {
+            line: inner.line() + line_offset,
+            column: inner.column(),
+            path,
+            message,
+        }
+    }
+}
+
+struct FieldSer<'a>(FieldValue<'a>);
+
+impl Serialize for FieldSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            FieldValue::Str(v) => s.serialize_str(v),
+            FieldValue::I64(v) => s.serialize_i64(v),
+            FieldValue::U64(v) => s.serialize_u64(v),
+            FieldValue::F64(v) if v.is_finite() => s.serialize_f64(v),
+            FieldValue::F64(_) => s.serialize_none(),
+            FieldValue::Bool(v) => s.serialize_bool(v),
+        }
+    }
+}
+
+struct FieldsSer<'a>(&'a [(&'a str, FieldValue<'a>)]);
+
+impl Serialize for FieldsSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &FieldSer(*v))?;
+        }
+        m.end()
+    }
+}
+
+/// Serialises exactly like the derived `Serialize` of [`EventRecord`] (tested).
+impl Serialize for RecordRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = &self.decoded;
+        let truncated = d.header.truncated();
+        let n = 6 + usize::from(d.peer.is_some()) + usize::from(truncated);
+        let mut st = s.serialize_struct("EventRecord", n)?;
+        st.serialize_field("id", &self.id)?;
+        st.serialize_field("timestamp", &self.timestamp)?;
+        st.serialize_field("severity", &d.severity)?;
+        st.serialize_field("event_type", self.kind)?;
+        if let Some(p) = d.peer {
+            st.serialize_field("peer_id", p)?;
+        }
+        st.serialize_field("message", d.message)?;
+        st.serialize_field("metadata", &FieldsSer(d.fields()))?;
+        if truncated {
+            st.serialize_field("truncated", &true)?;
+        }
+        st.end()
+    }
+}
+
+impl Serialize for Item<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Item::Ref(r) => r.serialize(s),
+            Item::Owned(e) => e.serialize(s),
+        }
+    }
+}
+
+struct EventsSer<'a>(&'a Snapshot);
+
+impl Serialize for EventsSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        self.0.for_each(|item| seq.serialize_element(&item))?;
+        seq.end()
+    }
+}
+
+struct DocSer<'a>(&'a Snapshot);
+
+impl Serialize for DocSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let snap = self.0;
+        let mut m = s.serialize_map(Some(7))?;
+        m.serialize_entry("schema", SCHEMA)?;
+        m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        m.serialize_entry("taken_at", &snap.taken_at)?;
+        m.serialize_entry("config", &snap.config)?;
+        m.serialize_entry("stats", &snap.stats)?;
+        m.serialize_entry("health", &snap.health)?;
+        m.serialize_entry("events", &EventsSer(snap))?;
+        m.end()
+    }
+}
+
+/// Writes `snap` as one JSON document.
+pub(crate) fn write_json<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportError> {
+    let mut bw = BufWriter::with_capacity(1 << 16, w);
+    serde_json::to_writer(&mut bw, &DocSer(snap))?;
+    bw.flush()?;
+    Ok(())
+}
+
+/// Writes `snap`'s events as JSON Lines.
+pub(crate) fn write_jsonl<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportError> {
+    let mut bw = BufWriter::with_capacity(1 << 16, w);
+    snap.for_each(|item| -> Result<(), ExportError> {
+        serde_json::to_writer(&mut bw, &item)?;
+        bw.write_all(b"\n")?;
+        Ok(())
+    })?;
+    bw.flush()?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocIn {
+    schema: String,
+    schema_version: u32,
+    taken_at: Timestamp,
+    config: Config,
+    stats: Stats,
+    health: Health,
+    events: Vec<EventRecord>,
+}
+
+fn check_header(v: &serde_json::Value) -> Result<(), ImportError> {
+    let schema = v.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema != SCHEMA {
+        return Err(ImportError::Schema {
+            found: v
+                .get("schema")
+                .map_or_else(|| "(missing)".into(), |s| s.to_string()),
+        });
+    }
+    match v.get("schema_version").and_then(serde_json::Value::as_u64) {
+        Some(found) if found > u64::from(SCHEMA_VERSION) => Err(ImportError::Version {
+            found: found.min(u64::from(u32::MAX)) as u32,
+            supported: SCHEMA_VERSION,
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn doc_to_snapshot(doc: DocIn) -> Snapshot {
+    Snapshot {
+        taken_at: doc.taken_at,
+        config: doc.config,
+        stats: doc.stats,
+        health: doc.health,
+        events: Events::Owned(doc.events),
+    }
+}
+
+/// Parses an export document.
+pub(crate) fn read_json(bytes: &[u8]) -> Result<Snapshot, ImportError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, DocIn>(&mut de) {
+        Ok(doc) => {
+            if doc.schema != SCHEMA {
+                return Err(ImportError::Schema { found: doc.schema });
+            }
+            if doc.schema_version > SCHEMA_VERSION {
+                return Err(ImportError::Version {
+                    found: doc.schema_version,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Ok(doc_to_snapshot(doc))
+        }
+        Err(e) => {
+            // A file of another kind, or of a newer schema, gets that error rather than
+            // a complaint about some field.
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                check_header(&v)?;
+            }
+            Err(ImportError::from_json(e, 0))
+        }
+    }
+}
+
+/// Parses an export document from a reader.
+pub(crate) fn read_json_reader<R: io::Read>(mut r: R) -> Result<Snapshot, ImportError> {
+    let mut buf = Vec::new();
+    r.read_to_end(&mut buf)?;
+    read_json(&buf)
+}
+
+/// Reads events written as JSON Lines (by [`crate::Recorder::write_jsonl`]). Blank lines
+/// are skipped; the first bad line stops the read with its line number and what was
+/// wrong.
+///
+/// ```
+/// let input = "{\"id\":1,\"timestamp\":\"2026-01-01T00:00:00Z\",\"severity\":\"INFO\",\"event_type\":\"boot\",\"message\":\"hi\",\"metadata\":{}}\n\
+///              {\"id\":2,\"timestamp\":\"2026-01-01T00:00:01Z\",\"severity\":\"LOUD\",\"event_type\":\"boot\"}\n";
+/// let err = flightring::read_jsonl(input.as_bytes()).unwrap_err();
+/// assert_eq!(err.line(), Some(2));
+/// assert!(err.to_string().contains("severity"), "{err}");
+/// ```
+pub fn read_jsonl<R: BufRead>(r: R) -> Result<Vec<EventRecord>, ImportError> {
+    let mut out = Vec::new();
+    for (i, line) in r.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut de = serde_json::Deserializer::from_str(&line);
+        let rec: EventRecord =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| ImportError::from_json(e, i))?;
+        de.end().map_err(|e| ImportError::Invalid {
+            line: i + 1,
+            column: e.column(),
+            path: ".".into(),
+            message: "trailing characters after the event".into(),
+        })?;
+        out.push(rec);
+    }
+    Ok(out)
+}

@@ -1,0 +1,318 @@
+//! The health verdict: Healthy, Degraded or Unhealthy, with the reasons and the figures
+//! behind it.
+//!
+//! The sampler thread (see [`crate::retention`]) takes the recorder's totals every
+//! `health_interval` (1 s by default), keeps a window of them, evaluates the
+//! thresholds and publishes the verdict; [`Recorder::health`](crate::Recorder::health)
+//! only loads the published verdict, so a supervisor can call it at any rate: it costs
+//! the same whatever the capacity, and copies no event.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::stats::Totals;
+
+/// Overall status.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub enum HealthStatus {
+    /// Nothing over a threshold.
+    #[default]
+    Healthy,
+    /// Something over a "degraded" threshold: worth a look.
+    Degraded,
+    /// Something over an "unhealthy" threshold, or the recorder is closed.
+    Unhealthy,
+}
+
+impl HealthStatus {
+    /// `0` healthy, `1` degraded, `2` unhealthy (the Prometheus gauge value).
+    pub fn as_gauge(self) -> u8 {
+        self as u8
+    }
+}
+
+/// When the verdict turns Degraded or Unhealthy. Rates are over the recent `window`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthThresholds {
+    /// The recent window rates are computed over. Default 60 s.
+    #[serde(with = "crate::config::serde_secs")]
+    pub window: Duration,
+    /// Rates are judged only once the window holds this many events. Default 20.
+    pub min_window_events: u64,
+    /// `(ERROR + CRITICAL) / events` at or above this is Degraded. Default 0.05.
+    pub error_rate_degraded: f64,
+    /// … and at or above this Unhealthy. Default 0.25.
+    pub error_rate_unhealthy: f64,
+    /// This many CRITICAL events in the window is Degraded. Default 1.
+    pub critical_degraded: u64,
+    /// … and this many Unhealthy. Default 10.
+    pub critical_unhealthy: u64,
+    /// `dropped / (events + dropped)` at or above this is Degraded. Default 0.001.
+    pub drop_rate_degraded: f64,
+    /// `overwritten / events` at or above this is Degraded; `None` (the default) never,
+    /// since a ring that wraps is doing its job.
+    pub overwrite_rate_degraded: Option<f64>,
+    /// The sampler is stalled (Degraded) when its last run is older than this many
+    /// health intervals. Default 5.
+    pub stall_intervals: u32,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        HealthThresholds {
+            window: Duration::from_secs(60),
+            min_window_events: 20,
+            error_rate_degraded: 0.05,
+            error_rate_unhealthy: 0.25,
+            critical_degraded: 1,
+            critical_unhealthy: 10,
+            drop_rate_degraded: 0.001,
+            overwrite_rate_degraded: None,
+            stall_intervals: 5,
+        }
+    }
+}
+
+/// The figures a verdict was drawn from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealthFigures {
+    /// Seconds the window figures cover.
+    pub window_secs: f64,
+    /// Events in the window.
+    pub window_events: u64,
+    /// ERROR and CRITICAL events in the window.
+    pub window_errors: u64,
+    /// CRITICAL events in the window.
+    pub window_critical: u64,
+    /// Error rate in the window.
+    pub error_rate: f64,
+    /// Events per second in the window.
+    pub events_per_sec: f64,
+    /// Overwritten in the window.
+    pub window_overwritten: u64,
+    /// Dropped in the window.
+    pub window_dropped: u64,
+    /// Overwrite rate in the window.
+    pub overwrite_rate: f64,
+    /// Drop rate in the window.
+    pub drop_rate: f64,
+    /// Seconds since the sampler last ran (at the time of the call).
+    pub sampler_age_secs: f64,
+}
+
+/// The recorder's health. Serialisable; served to supervisors.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// The verdict.
+    pub status: HealthStatus,
+    /// One line for humans.
+    pub message: String,
+    /// Every threshold crossed, worst first; empty when healthy.
+    pub reasons: Vec<String>,
+    /// Events retained.
+    pub event_count: u64,
+    /// Events the ring holds at most.
+    pub capacity: u64,
+    /// Events recorded, all time.
+    pub total_events: u64,
+    /// The figures behind the verdict.
+    pub figures: HealthFigures,
+    /// When the figures were taken.
+    pub as_of: Timestamp,
+}
+
+/// Draws the verdict from the totals `now`, the totals `then` (the window's start,
+/// `window_secs` earlier) and the thresholds.
+pub(crate) fn evaluate(
+    now: &Totals,
+    then: &Totals,
+    window_secs: f64,
+    t: &HealthThresholds,
+    capacity: u64,
+    closed: bool,
+    as_of: Timestamp,
+) -> Health {
+    let events = now.recorded - then.recorded.min(now.recorded);
+    let errors = now.errors().saturating_sub(then.errors());
+    let critical = now.critical().saturating_sub(then.critical());
+    let overwritten = now.overwritten.saturating_sub(then.overwritten);
+    let dropped = now.dropped.saturating_sub(then.dropped);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let figures = HealthFigures {
+        window_secs,
+        window_events: events,
+        window_errors: errors,
+        window_critical: critical,
+        error_rate: ratio(errors, events),
+        events_per_sec: if window_secs > 0.0 {
+            events as f64 / window_secs
+        } else {
+            0.0
+        },
+        window_overwritten: overwritten,
+        window_dropped: dropped,
+        overwrite_rate: ratio(overwritten, events),
+        drop_rate: ratio(dropped, events + dropped),
+        sampler_age_secs: 0.0,
+    };
+    let mut unhealthy = Vec::new();
+    let mut degraded = Vec::new();
+    if closed {
+        unhealthy.push("recorder is closed: new events are rejected".to_owned());
+    }
+    if critical >= t.critical_unhealthy {
+        unhealthy.push(format!(
+            "{critical} critical events in the last {window_secs:.0}s (unhealthy at {})",
+            t.critical_unhealthy
+        ));
+    } else if critical >= t.critical_degraded {
+        degraded.push(format!(
+            "{critical} critical events in the last {window_secs:.0}s (degraded at {})",
+            t.critical_degraded
+        ));
+    }
+    if events >= t.min_window_events {
+        let rate = figures.error_rate;
+        if rate >= t.error_rate_unhealthy {
+            unhealthy.push(format!(
+                "error rate {:.1}% over the last {window_secs:.0}s (unhealthy at {:.1}%)",
+                rate * 100.0,
+                t.error_rate_unhealthy * 100.0
+            ));
+        } else if rate >= t.error_rate_degraded {
+            degraded.push(format!(
+                "error rate {:.1}% over the last {window_secs:.0}s (degraded at {:.1}%)",
+                rate * 100.0,
+                t.error_rate_degraded * 100.0
+            ));
+        }
+        if let Some(limit) = t.overwrite_rate_degraded {
+            if figures.overwrite_rate >= limit {
+                degraded.push(format!(
+                    "{overwritten} events overwritten in the last {window_secs:.0}s ({:.1}% of new events; degraded at {:.1}%)",
+                    figures.overwrite_rate * 100.0,
+                    limit * 100.0
+                ));
+            }
+        }
+    }
+    if dropped > 0 && figures.drop_rate >= t.drop_rate_degraded {
+        degraded.push(format!(
+            "{dropped} events dropped on slot contention in the last {window_secs:.0}s ({:.2}%; degraded at {:.2}%)",
+            figures.drop_rate * 100.0,
+            t.drop_rate_degraded * 100.0
+        ));
+    }
+    let status = if !unhealthy.is_empty() {
+        HealthStatus::Unhealthy
+    } else if !degraded.is_empty() {
+        HealthStatus::Degraded
+    } else {
+        HealthStatus::Healthy
+    };
+    let mut reasons = unhealthy;
+    reasons.extend(degraded);
+    let message = match status {
+        HealthStatus::Healthy => {
+            format!("healthy: {events} events in the last {window_secs:.0}s, no threshold crossed")
+        }
+        _ => format!(
+            "{}: {}",
+            if status == HealthStatus::Unhealthy {
+                "unhealthy"
+            } else {
+                "degraded"
+            },
+            reasons[0]
+        ),
+    };
+    Health {
+        status,
+        message,
+        reasons,
+        event_count: now.retained(),
+        capacity,
+        total_events: now.recorded,
+        figures,
+        as_of,
+    }
+}
+
+/// Marks a published verdict as stale when the sampler has not run for too long.
+pub(crate) fn mark_stalled(
+    h: &mut Health,
+    age: Duration,
+    interval: Duration,
+    t: &HealthThresholds,
+) {
+    h.figures.sampler_age_secs = age.as_secs_f64();
+    if age > interval * t.stall_intervals.max(1) {
+        let reason = format!(
+            "sweeper stalled: last ran {:.1}s ago (expected every {:.1}s)",
+            age.as_secs_f64(),
+            interval.as_secs_f64()
+        );
+        if h.status == HealthStatus::Healthy {
+            h.status = HealthStatus::Degraded;
+            h.message = format!("degraded: {reason}");
+        }
+        h.reasons.push(reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn totals(recorded: u64, errors: u64, critical: u64) -> Totals {
+        let mut t = Totals {
+            recorded,
+            ..Totals::default()
+        };
+        t.by_severity[3] = errors;
+        t.by_severity[4] = critical;
+        t
+    }
+
+    #[test]
+    fn thresholds_decide_status() {
+        let th = HealthThresholds::default();
+        let z = Totals::default();
+        let at = Timestamp::from_unix_nanos(0);
+        let h = evaluate(&totals(100, 0, 0), &z, 60.0, &th, 1000, false, at);
+        assert_eq!(h.status, HealthStatus::Healthy, "{h:?}");
+        let h = evaluate(&totals(100, 6, 0), &z, 60.0, &th, 1000, false, at);
+        assert_eq!(h.status, HealthStatus::Degraded, "{h:?}");
+        let h = evaluate(&totals(100, 30, 0), &z, 60.0, &th, 1000, false, at);
+        assert_eq!(h.status, HealthStatus::Unhealthy);
+        assert!(h.reasons[0].contains("error rate 30.0%"), "{:?}", h.reasons);
+        let h = evaluate(&totals(100, 1, 1), &z, 60.0, &th, 1000, false, at);
+        assert_eq!(h.status, HealthStatus::Degraded);
+        let h = evaluate(&totals(5, 5, 0), &z, 60.0, &th, 1000, false, at);
+        assert_eq!(
+            h.status,
+            HealthStatus::Healthy,
+            "too few events to judge a rate"
+        );
+        let h = evaluate(
+            &totals(100, 0, 0),
+            &totals(90, 0, 0),
+            60.0,
+            &th,
+            1000,
+            true,
+            at,
+        );
+        assert_eq!(h.status, HealthStatus::Unhealthy);
+        assert_eq!(h.figures.window_events, 10);
+        let mut h = evaluate(&totals(100, 0, 0), &z, 60.0, &th, 1000, false, at);
+        mark_stalled(&mut h, Duration::from_secs(10), Duration::from_secs(1), &th);
+        assert_eq!(h.status, HealthStatus::Degraded);
+        assert!(h.reasons[0].contains("stalled"));
+    }
+}

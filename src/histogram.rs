@@ -1,0 +1,247 @@
+//! Fixed-size concurrent histograms: lock-free `record`, explicit bounds, out-of-range
+//! values counted, converted to [`hdrhistogram::Histogram`] only when someone reads.
+//!
+//! # Buckets
+//!
+//! Log-linear, like HDR histograms: values below `2^(SUB_BITS+1)` = 128 have a bucket
+//! each; above, every power of two is split into `2^SUB_BITS` = 64 equal buckets, so a
+//! bucket is at most 1/64 (1.6 %) of its values wide. With the default bound of one hour
+//! in nanoseconds (`2^42`) that is 2 432 buckets, 19 KiB per histogram shard.
+//!
+//! # Sharding
+//!
+//! Each histogram has up to four shards; a writer uses the shard of its ring shard, so
+//! writers on different threads do not share bucket cache lines. A record is one
+//! `fetch_add` on a bucket plus two relaxed loads (min and max), which are only followed
+//! by a CAS when the value is a new extreme. Reads sum the shards.
+//!
+//! # Consistency
+//!
+//! A summary's `count` is the sum of the buckets it read, so percentiles and count
+//! always agree; records that land while a read is in progress may or may not be in it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+/// Buckets per power of two, as a power of two.
+const SUB_BITS: u32 = 6;
+const SUB_MASK: u64 = (1 << SUB_BITS) - 1;
+
+/// The bucket of value `v`.
+#[inline]
+fn bucket_of(v: u64) -> usize {
+    let e = 63 - (v | 1).leading_zeros();
+    if e <= SUB_BITS {
+        v as usize
+    } else {
+        let shift = e - SUB_BITS;
+        (((shift + 1) as usize) << SUB_BITS) + ((v >> shift) & SUB_MASK) as usize
+    }
+}
+
+/// The lowest value in bucket `i` and the bucket's width.
+fn bucket_range(i: usize) -> (u64, u64) {
+    if i < (2 << SUB_BITS) {
+        (i as u64, 1)
+    } else {
+        let shift = (i >> SUB_BITS) as u32 - 1;
+        let sub = (i as u64) & SUB_MASK;
+        (((1 << SUB_BITS) + sub) << shift, 1 << shift)
+    }
+}
+
+#[derive(Debug)]
+struct HistShard {
+    /// Count per bucket.
+    buckets: Box<[AtomicU64]>,
+    /// Smallest recorded value; `u64::MAX` when empty.
+    min: AtomicU64,
+    /// Largest recorded value (clamped to the bound); `0` when empty.
+    max: AtomicU64,
+    /// Values above the bound (recorded in the top bucket).
+    out_of_range: AtomicU64,
+}
+
+/// A concurrent, fixed-size histogram of `u64` values in `0..=highest`.
+#[derive(Debug)]
+pub(crate) struct AtomicHistogram {
+    shards: Box<[HistShard]>,
+    highest: u64,
+    /// Whether values are nanoseconds (recorded through `observe`).
+    pub(crate) is_duration: bool,
+}
+
+impl AtomicHistogram {
+    pub(crate) fn new(highest: u64, shards: usize, is_duration: bool) -> Self {
+        let highest = highest.max(2);
+        let n = bucket_of(highest) + 1;
+        AtomicHistogram {
+            shards: (0..shards.clamp(1, 4))
+                .map(|_| HistShard {
+                    buckets: (0..n).map(|_| AtomicU64::new(0)).collect(),
+                    min: AtomicU64::new(u64::MAX),
+                    max: AtomicU64::new(0),
+                    out_of_range: AtomicU64::new(0),
+                })
+                .collect(),
+            highest,
+            is_duration,
+        }
+    }
+
+    /// Records `v` from a writer whose ring shard is `shard`.
+    #[inline]
+    pub(crate) fn record(&self, v: u64, shard: usize) {
+        let s = &self.shards[shard % self.shards.len()];
+        let v = if v > self.highest {
+            s.out_of_range.fetch_add(1, Ordering::Relaxed);
+            self.highest
+        } else {
+            v
+        };
+        s.buckets[bucket_of(v)].fetch_add(1, Ordering::Relaxed);
+        if v < s.min.load(Ordering::Relaxed) {
+            s.min.fetch_min(v, Ordering::Relaxed);
+        }
+        if v > s.max.load(Ordering::Relaxed) {
+            s.max.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self
+                .shards
+                .iter()
+                .map(|s| std::mem::size_of::<HistShard>() + s.buckets.len() * 8)
+                .sum::<usize>()
+    }
+
+    /// Sums the shards into an [`hdrhistogram::Histogram`] (2 significant digits), with
+    /// the exact min, max and out-of-range count beside it.
+    pub(crate) fn to_hdr(&self) -> (hdrhistogram::Histogram<u64>, u64, u64, u64) {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, self.highest.max(2), 2)
+            .expect("bounds are valid: 1 < highest");
+        let (mut min, mut max, mut oor) = (u64::MAX, 0, 0);
+        let n = self.shards[0].buckets.len();
+        for i in 0..n {
+            let c: u64 = self
+                .shards
+                .iter()
+                .map(|s| s.buckets[i].load(Ordering::Relaxed))
+                .sum();
+            if c > 0 {
+                let (lo, width) = bucket_range(i);
+                let _ = h.record_n((lo + width / 2).min(self.highest), c);
+            }
+        }
+        for s in self.shards.iter() {
+            min = min.min(s.min.load(Ordering::Relaxed));
+            max = max.max(s.max.load(Ordering::Relaxed));
+            oor += s.out_of_range.load(Ordering::Relaxed);
+        }
+        (h, min, max, oor)
+    }
+
+    /// A summary of what was recorded.
+    pub(crate) fn summary(&self) -> HistogramSummary {
+        let (h, min, max, out_of_range) = self.to_hdr();
+        let count = h.len();
+        if count == 0 {
+            return HistogramSummary {
+                unit: self.unit().into(),
+                ..HistogramSummary::default()
+            };
+        }
+        // Percentiles come from bucket midpoints; keep them within the exact extremes.
+        let q = |p: f64| h.value_at_quantile(p).clamp(min, max);
+        HistogramSummary {
+            unit: self.unit().into(),
+            count,
+            min,
+            max,
+            mean: h.mean(),
+            p50: q(0.50),
+            p90: q(0.90),
+            p99: q(0.99),
+            p999: q(0.999),
+            out_of_range,
+        }
+    }
+
+    fn unit(&self) -> &'static str {
+        if self.is_duration {
+            "ns"
+        } else {
+            ""
+        }
+    }
+}
+
+/// What one histogram holds: count, extremes, mean and percentiles.
+///
+/// Durations (recorded with `observe`) are in nanoseconds (`unit: "ns"`); values from
+/// `observe_value` and message sizes have no unit (`""`; message sizes are bytes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistogramSummary {
+    /// `"ns"` for durations, `""` otherwise.
+    pub unit: String,
+    /// Values recorded.
+    pub count: u64,
+    /// Smallest value (exact).
+    pub min: u64,
+    /// Largest value (exact, but clamped to the histogram's bound).
+    pub max: u64,
+    /// Mean, from bucket midpoints (within 1 %).
+    pub mean: f64,
+    /// Median (within 1.6 %).
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Values above the histogram's bound, recorded as the bound.
+    pub out_of_range: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_contiguous_and_tight() {
+        let mut prev = 0;
+        for v in (0..5000u64).chain([1 << 20, (1 << 42) - 1, 1 << 42, u64::MAX]) {
+            let b = bucket_of(v);
+            assert!(b >= prev || v >= 1 << 20);
+            prev = b;
+            let (lo, w) = bucket_range(b);
+            assert!(lo <= v && v - lo < w, "v={v} b={b} lo={lo} w={w}");
+            assert!(
+                w == 1 || w * 64 <= lo,
+                "bucket width at most 1/64 of its values"
+            );
+        }
+    }
+
+    #[test]
+    fn summary_matches_recorded_values() {
+        let h = AtomicHistogram::new(1_000_000, 2, true);
+        for v in 1..=1000u64 {
+            h.record(v * 100, v as usize);
+        }
+        h.record(5_000_000, 0);
+        let s = h.summary();
+        assert_eq!(s.count, 1001);
+        assert_eq!(s.min, 100);
+        assert_eq!(s.max, 1_000_000);
+        assert_eq!(s.out_of_range, 1);
+        let near = |a: u64, b: u64| (a as f64 - b as f64).abs() / b as f64 <= 0.02;
+        assert!(near(s.p50, 50_000), "{s:?}");
+        assert!(near(s.p90, 90_000), "{s:?}");
+        assert!(near(s.p99, 99_000), "{s:?}");
+    }
+}

@@ -1,0 +1,123 @@
+//! flightring: a lock-free, in-memory flight recorder for diagnostics.
+//!
+//! Busy programs — P2P nodes, block processors, relays — record what happens to them
+//! into a fixed-capacity, sharded ring of severity-tagged events. Recording costs tens
+//! of nanoseconds, takes no lock, allocates nothing and never waits for a reader.
+//! Counters and histograms summarise the stream; snapshots, queries, health checks and
+//! JSON exports read it without ever blocking a writer. When something goes wrong, the
+//! last minutes of events are there, whole.
+//!
+//! ```
+//! use std::time::Duration;
+//! use flightring::{Direction, Event, HealthStatus, Query, Recorder, Severity};
+//!
+//! let rec = Recorder::builder().capacity(65_536).build()?;
+//! rec.peer_connected("peer123", "192.168.1.100:8333");
+//! rec.message("peer123", "version", Direction::Outbound, 150);
+//! rec.record(&Event::new("block", Severity::Warning).message("slow block").field("ms", 950u64));
+//! rec.observe("rpc.getReserves", Duration::from_micros(850));
+//!
+//! let newest = rec.query(&Query::new().limit(50).min_severity(Severity::Info));
+//! assert_eq!(newest[0].message, "slow block");
+//! assert_eq!(rec.stats().active_peers, 1);
+//! assert_eq!(rec.health().status, HealthStatus::Healthy);
+//! let json = rec.export_json()?;
+//! # let _ = json;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! | what | where |
+//! | --- | --- |
+//! | build and configure | [`Recorder::builder`], [`Builder`], [`Config`], [`ConfigError`] |
+//! | record | [`Recorder::record`], [`Event`], [`Kind`], [`Recorder::peer_connected`], [`Recorder::message`], [`Recorder::error`], [`Recorder::observe`] |
+//! | read | [`Recorder::snapshot`], [`Snapshot`], [`Recorder::query`], [`Query`], [`EventRecord`] |
+//! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
+//! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
+//!
+//! The design — the slot protocol, the loss accounting, the clock — is described in
+//! the modules' source and in `DESIGN.md`; the README documents the export schema.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod clock;
+mod codec;
+mod config;
+mod event;
+mod export;
+mod health;
+mod histogram;
+mod kind;
+mod peers;
+mod query;
+mod recorder;
+mod retention;
+mod ring;
+mod severity;
+mod slot;
+mod snapshot;
+mod stats;
+mod sync;
+
+pub use clock::{ParseTimestampError, Timestamp};
+pub use codec::CodecError;
+pub use config::{Builder, Config, ConfigError, MAX_CAPACITY, SLOT_SIZES};
+pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
+pub use export::{read_jsonl, ExportError, ImportError, SCHEMA, SCHEMA_VERSION};
+pub use health::{Health, HealthFigures, HealthStatus, HealthThresholds};
+pub use histogram::HistogramSummary;
+pub use kind::Kind;
+pub use query::Query;
+pub use recorder::{Histogram, Recorder};
+pub use severity::{ParseSeverityError, Severity};
+pub use snapshot::Snapshot;
+pub use stats::{Rejected, Stats, WindowStats};
+
+/// Internals exposed for the loom model tests, the fuzz targets and the benches. Not
+/// part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::ring::Shard;
+    pub use crate::slot::Claimed;
+
+    /// Encodes `ev` into `out` the way the record path does; returns (bytes used,
+    /// truncated).
+    pub fn encode(
+        ev: &crate::Event<'_>,
+        kind_id: u16,
+        raw_ts: u64,
+        out: &mut [u8],
+    ) -> (usize, bool) {
+        let e = crate::codec::encode(ev, kind_id, raw_ts, out);
+        (e.len, e.truncated)
+    }
+
+    /// Decodes a payload into (kind id, inline kind, severity, peer, message, fields,
+    /// truncated), or the error.
+    #[allow(clippy::type_complexity)]
+    pub fn decode(
+        b: &[u8],
+    ) -> Result<
+        (
+            u16,
+            Option<&str>,
+            crate::Severity,
+            Option<&str>,
+            &str,
+            Vec<(&str, crate::FieldValue<'_>)>,
+            bool,
+        ),
+        crate::CodecError,
+    > {
+        let d = crate::codec::decode(b)?;
+        Ok((
+            d.header.kind_id,
+            d.kind_inline,
+            d.severity,
+            d.peer,
+            d.message,
+            d.fields().to_vec(),
+            d.header.truncated(),
+        ))
+    }
+}

@@ -1,0 +1,228 @@
+//! [`Query`]: filters over the retained events, newest first.
+//!
+//! A query scans the ring in place: each shard is walked from its newest position
+//! back, every slot is validated like a snapshot validates it, the filters are checked
+//! on the raw payload (severity, time and kind from the fixed header, peer by comparing
+//! bytes, message text only when `contains` is set), and only matching events are
+//! decoded. With a `limit`, each shard stops after `limit` matches, so "the last 50"
+//! costs about 50 × shards slot reads, not a pass over the ring.
+
+use crate::clock::Timestamp;
+use crate::codec::{self, Header};
+use crate::event::EventRecord;
+use crate::kind::NO_ID;
+use crate::recorder::Inner;
+use crate::severity::Severity;
+use crate::snapshot::decode_record;
+
+/// Which events to return. All filters are optional and combine with AND.
+///
+/// ```
+/// use flightring::{Event, Query, Recorder, Severity};
+/// let rec = Recorder::builder().capacity(1024).build().unwrap();
+/// rec.record(&Event::new("rpc", Severity::Warning).peer("p1").message("slow getBlock"));
+/// rec.record(&Event::new("rpc", Severity::Info).peer("p2").message("ok"));
+/// let q = Query::new().kind("rpc").min_severity(Severity::Warning).contains("slow").limit(10);
+/// let hits = rec.query(&q);
+/// assert_eq!(hits.len(), 1);
+/// assert_eq!(hits[0].peer.as_deref(), Some("p1"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub(crate) limit: Option<usize>,
+    pub(crate) min_severity: Option<Severity>,
+    pub(crate) kind: Option<String>,
+    pub(crate) peer: Option<String>,
+    pub(crate) since: Option<Timestamp>,
+    pub(crate) until: Option<Timestamp>,
+    pub(crate) contains: Option<String>,
+}
+
+impl Query {
+    /// Everything retained, newest first.
+    pub fn new() -> Self {
+        Query::default()
+    }
+
+    /// At most `n` events (the newest `n` that match).
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Only events at or above `s`.
+    pub fn min_severity(mut self, s: Severity) -> Self {
+        self.min_severity = Some(s);
+        self
+    }
+
+    /// Only events of kind `kind`.
+    pub fn kind(mut self, kind: impl Into<String>) -> Self {
+        self.kind = Some(kind.into());
+        self
+    }
+
+    /// Only events about peer `peer`.
+    pub fn peer(mut self, peer: impl Into<String>) -> Self {
+        self.peer = Some(peer.into());
+        self
+    }
+
+    /// Only events at or after `t`.
+    pub fn since(mut self, t: Timestamp) -> Self {
+        self.since = Some(t);
+        self
+    }
+
+    /// Only events at or before `t`.
+    pub fn until(mut self, t: Timestamp) -> Self {
+        self.until = Some(t);
+        self
+    }
+
+    /// Only events whose message contains `text` (case-sensitive).
+    pub fn contains(mut self, text: impl Into<String>) -> Self {
+        self.contains = Some(text.into());
+        self
+    }
+
+    /// Whether an already-decoded event matches every filter but the limit (used on
+    /// snapshots and loaded exports).
+    pub fn matches(&self, e: &EventRecord) -> bool {
+        self.min_severity.is_none_or(|s| e.severity >= s)
+            && self.kind.as_deref().is_none_or(|k| e.kind == k)
+            && self
+                .peer
+                .as_deref()
+                .is_none_or(|p| e.peer.as_deref() == Some(p))
+            && self.since.is_none_or(|t| e.timestamp >= t)
+            && self.until.is_none_or(|t| e.timestamp <= t)
+            && self
+                .contains
+                .as_deref()
+                .is_none_or(|c| e.message.contains(c))
+    }
+
+    /// Applies the query to decoded events (any order): the matches, newest first, cut
+    /// to the limit.
+    pub fn apply<'a>(&self, events: impl IntoIterator<Item = &'a EventRecord>) -> Vec<EventRecord> {
+        let mut out: Vec<EventRecord> = events
+            .into_iter()
+            .filter(|e| self.matches(e))
+            .cloned()
+            .collect();
+        out.sort_by_key(|e| std::cmp::Reverse((e.timestamp, e.id)));
+        if let Some(n) = self.limit {
+            out.truncate(n);
+        }
+        out
+    }
+}
+
+/// Which kind ids match the query's kind filter.
+enum KindFilter<'q> {
+    Any,
+    Id(u16),
+    /// The kind was never interned: only events with the name inline can match.
+    Inline(&'q str),
+}
+
+/// A query over the live ring.
+pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
+    let limit = q.limit.unwrap_or(usize::MAX);
+    if limit == 0 {
+        return Vec::new();
+    }
+    let cal = inner.cal;
+    let kind = match q.kind.as_deref() {
+        None => KindFilter::Any,
+        Some(k) => inner
+            .kinds
+            .lookup(k)
+            .map_or(KindFilter::Inline(k), KindFilter::Id),
+    };
+    let min_sev = q.min_severity.map_or(0, |s| s as u8);
+    let mut lo = inner.expiry_cutoff_raw();
+    if let Some(t) = q.since {
+        lo = lo.max(cal.to_raw(t));
+    }
+    let hi = q.until.map_or(u64::MAX, |t| cal.to_raw(t));
+    let words = inner.payload_bytes() / 8;
+    let nshards = inner.ring.shards.len() as u64;
+    let mut w = vec![0u64; words];
+    let mut b = vec![0u8; words * 8];
+    // (raw ts, id, record) for every match, at most `limit` per shard.
+    let mut hits: Vec<(u64, u64, EventRecord)> = Vec::new();
+    for (s, shard) in inner.ring.shards.iter().enumerate() {
+        let head = shard.head();
+        let slots = shard.slots() as u64;
+        let mut found = 0usize;
+        // Writers sharing a shard can leave the head hint a few positions behind the
+        // newest event: look just past it first, then walk back one full lap.
+        let ahead = (0..8u64).map(|k| (head + k, true));
+        let back = (1..=slots)
+            .filter_map(|k| head.checked_sub(k))
+            .map(|p| (p, false));
+        for (p, must_be_ahead) in ahead.chain(back) {
+            let Some(pos) = shard.read(p as usize, &mut w) else {
+                continue;
+            };
+            if must_be_ahead && pos < head {
+                continue;
+            }
+            if !must_be_ahead && pos >= head {
+                continue; // seen among the positions past the hint
+            }
+            for (i, x) in w.iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
+            }
+            let Some(h) = Header::read(&b) else { continue };
+            if !header_matches(&h, min_sev, lo, hi, &kind, &b) {
+                continue;
+            }
+            if let Some(peer) = q.peer.as_deref() {
+                if codec::peer_bytes(&b, &h) != Some(peer.as_bytes()) {
+                    continue;
+                }
+            }
+            let Some(rec) = decode_record(inner, &b, pos * nshards + s as u64) else {
+                continue;
+            };
+            if q.contains
+                .as_deref()
+                .is_some_and(|c| !rec.message.contains(c))
+            {
+                continue;
+            }
+            hits.push((h.raw_ts, rec.id, rec));
+            found += 1;
+            if found >= limit {
+                break;
+            }
+        }
+    }
+    hits.sort_by_key(|h| std::cmp::Reverse((h.0, h.1)));
+    hits.truncate(limit);
+    hits.into_iter().map(|(_, _, r)| r).collect()
+}
+
+#[inline]
+fn header_matches(
+    h: &Header,
+    min_sev: u8,
+    lo: u64,
+    hi: u64,
+    kind: &KindFilter<'_>,
+    b: &[u8],
+) -> bool {
+    if h.severity < min_sev || h.raw_ts < lo || h.raw_ts > hi {
+        return false;
+    }
+    match kind {
+        KindFilter::Any => true,
+        KindFilter::Id(id) => h.kind_id == *id,
+        KindFilter::Inline(name) => {
+            h.kind_id == NO_ID && codec::decode(b).is_ok_and(|d| d.kind_inline == Some(*name))
+        }
+    }
+}

@@ -1,0 +1,948 @@
+//! [`Recorder`]: the handle every thread records through, and the shared state behind it.
+//!
+//! # The record path
+//!
+//! 1. one relaxed load of the *gate* (the least severity accepted; a value above every
+//!    severity when disabled or closed) — the whole cost of a rejected event, plus a
+//!    relaxed counter bump;
+//! 2. the thread's shard (a thread-local number assigned once per thread);
+//! 3. the kind id: from a cached [`Kind`] handle, or a lock-free lookup by name;
+//! 4. one raw clock read (see [`crate::clock`]);
+//! 5. encode into a stack buffer the size of a slot (see [`crate::codec`]);
+//! 6. claim, fill and publish a slot (see [`crate::slot`], [`crate::ring`]);
+//! 7. one `fetch_add` on the shard's `[kind][severity]` counter.
+//!
+//! No lock, no allocation (after a kind's first event), no wait on any reader.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use crossbeam_utils::CachePadded;
+
+use crate::clock::{self, Calibration, Timestamp};
+use crate::codec;
+use crate::config::{Builder, Config};
+use crate::event::{Direction, Event, EventRecord, KindRef};
+use crate::export::{self, ExportError};
+use crate::health::{self, Health};
+use crate::histogram::{AtomicHistogram, HistogramSummary};
+use crate::kind::{Interner, Kind, NO_ID};
+use crate::peers::Peers;
+use crate::query::Query;
+use crate::retention::{self, SweeperControl};
+use crate::ring::Ring;
+use crate::severity::Severity;
+use crate::snapshot::{self, Snapshot};
+use crate::stats::{self, Rejected, ShardCounters, Stats, Totals, WindowStats};
+
+/// Gate value while disabled: above every severity.
+const GATE_DISABLED: u8 = 5;
+/// Gate value after `close()`.
+const GATE_CLOSED: u8 = 6;
+
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's number, assigned on its first event; its shard is this modulo the
+    /// shard count.
+    static THREAD_NO: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+#[inline]
+fn thread_no() -> usize {
+    THREAD_NO.with(|c| {
+        let n = c.get();
+        if n != usize::MAX {
+            n
+        } else {
+            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+            c.set(n);
+            n
+        }
+    })
+}
+
+/// A window sample: the totals at one moment.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Sample {
+    pub(crate) at: Instant,
+    pub(crate) totals: Totals,
+}
+
+/// State shared by every clone of a [`Recorder`].
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    /// Least severity accepted (`0..=4`), or `GATE_DISABLED`/`GATE_CLOSED`. Read by every
+    /// writer; written only under `settings`.
+    gate: CachePadded<AtomicU8>,
+    /// Run-time settings behind the gate: (min severity, enabled).
+    settings: Mutex<(Severity, bool)>,
+    pub(crate) closed: AtomicBool,
+    pub(crate) ring: Ring,
+    /// Shard count minus one, when the count is a power of two.
+    shard_mask: Option<usize>,
+    /// Per-shard counters, one per ring shard.
+    pub(crate) counters: Box<[ShardCounters]>,
+    pub(crate) kinds: Interner,
+    builtin: BuiltinKinds,
+    hist_names: Interner,
+    histograms: Box<[OnceLock<AtomicHistogram>]>,
+    msg_types: Interner,
+    msg_sizes: Box<[OnceLock<AtomicHistogram>]>,
+    /// Observations refused because the histogram table was full.
+    histograms_refused: AtomicU64,
+    /// Bytes held by histograms allocated so far.
+    histogram_bytes: AtomicUsize,
+    pub(crate) peers: Peers,
+    /// Events killed by the sweeper.
+    pub(crate) expired: AtomicU64,
+    /// Events killed by `clear()`.
+    pub(crate) cleared: AtomicU64,
+    pub(crate) started: Instant,
+    pub(crate) cal: &'static Calibration,
+    /// Payload bytes per slot (`slot_bytes − 8`).
+    payload_bytes: usize,
+    /// The verdict the sampler published last.
+    published: ArcSwap<Health>,
+    /// When the sampler last ran, as nanoseconds since `started`.
+    last_sample: AtomicU64,
+    /// When the sweeper last expired events, as nanoseconds since `started`.
+    pub(crate) last_sweep: AtomicU64,
+    /// The health window's samples, oldest first.
+    window: Mutex<VecDeque<Sample>>,
+    pub(crate) sweeper: Arc<SweeperControl>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BuiltinKinds {
+    peer_connected: u16,
+    peer_disconnected: u16,
+    message: u16,
+    error: u16,
+}
+
+/// The flight recorder. Cheap to clone (an `Arc`); every clone records into the same
+/// ring. `Send + Sync`: share it across threads, or clone it into each.
+///
+/// ```
+/// use std::time::Duration;
+/// use flightring::{Direction, Event, Query, Recorder, Severity};
+///
+/// let rec = Recorder::builder().capacity(4096).build()?;
+/// rec.record(&Event::new("peer_connected", Severity::Info)
+///     .peer("peer123").message("connected").field("address", "192.168.1.100:8333"));
+/// rec.message("peer123", "version", Direction::Outbound, 150);
+/// rec.observe("rpc.getReserves", Duration::from_micros(850));
+///
+/// let recent = rec.query(&Query::new().limit(50).min_severity(Severity::Info));
+/// assert_eq!(recent.len(), 1);
+/// assert_eq!(recent[0].peer.as_deref(), Some("peer123"));
+/// assert_eq!(rec.stats().total_recorded, 2);
+/// # Ok::<(), flightring::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct Recorder {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recorder")
+            .field("capacity", &self.inner.config.capacity)
+            .field("shards", &self.inner.config.shards)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder::new()
+    }
+}
+
+fn gate_value(min: Severity, enabled: bool) -> u8 {
+    if enabled {
+        min as u8
+    } else {
+        GATE_DISABLED
+    }
+}
+
+impl Recorder {
+    /// A builder with the defaults: 65 536 events, 128-byte slots, 24 h retention.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// A recorder with the default configuration.
+    pub fn new() -> Recorder {
+        Builder::default()
+            .build()
+            .expect("the default configuration is valid")
+    }
+
+    pub(crate) fn from_config(config: Config) -> Recorder {
+        let cal = clock::calibration();
+        let per_shard = config.capacity / config.shards;
+        let words_per_slot = config.slot_bytes / 8;
+        let kinds = Interner::new(config.max_kinds);
+        let builtin = BuiltinKinds {
+            peer_connected: kinds.intern("peer_connected").unwrap_or(NO_ID),
+            peer_disconnected: kinds.intern("peer_disconnected").unwrap_or(NO_ID),
+            message: kinds.intern("message").unwrap_or(NO_ID),
+            error: kinds.intern("error").unwrap_or(NO_ID),
+        };
+        let started = Instant::now();
+        let inner = Arc::new(Inner {
+            gate: CachePadded::new(AtomicU8::new(gate_value(
+                config.min_severity,
+                config.enabled,
+            ))),
+            settings: Mutex::new((config.min_severity, config.enabled)),
+            closed: AtomicBool::new(false),
+            ring: Ring::new(config.shards, per_shard, words_per_slot),
+            shard_mask: config.shards.is_power_of_two().then(|| config.shards - 1),
+            counters: (0..config.shards)
+                .map(|_| ShardCounters::new(config.max_kinds + 1))
+                .collect(),
+            kinds,
+            builtin,
+            hist_names: Interner::new(config.max_histograms),
+            histograms: (0..config.max_histograms)
+                .map(|_| OnceLock::new())
+                .collect(),
+            msg_types: Interner::new(config.max_histograms),
+            msg_sizes: (0..config.max_histograms)
+                .map(|_| OnceLock::new())
+                .collect(),
+            histograms_refused: AtomicU64::new(0),
+            histogram_bytes: AtomicUsize::new(0),
+            peers: Peers::new(config.max_peers),
+            expired: AtomicU64::new(0),
+            cleared: AtomicU64::new(0),
+            started,
+            cal,
+            payload_bytes: config.slot_bytes - 8,
+            published: ArcSwap::from_pointee(Health::default()),
+            last_sample: AtomicU64::new(0),
+            last_sweep: AtomicU64::new(0),
+            window: Mutex::new(VecDeque::new()),
+            sweeper: Arc::new(SweeperControl::default()),
+            config,
+        });
+        inner.sample();
+        retention::spawn(&inner);
+        Recorder { inner }
+    }
+
+    // ----------------------------------------------------------------- recording
+
+    /// Records an event. Lock-free and allocation-free; never waits for a reader.
+    /// Events below the minimum severity, while disabled, or after `close()` are
+    /// rejected and counted.
+    #[inline]
+    pub fn record(&self, ev: &Event<'_>) {
+        let inner = &*self.inner;
+        if (ev.severity as u8) < inner.gate.load(Ordering::Relaxed) {
+            inner.reject(ev.severity);
+            return;
+        }
+        let kind = inner.kind_id(&ev.kind);
+        inner.write(ev, kind);
+    }
+
+    /// Whether an event of severity `s` would be recorded now (one relaxed load). Use it
+    /// to skip building expensive events.
+    #[inline]
+    pub fn enabled_for(&self, s: Severity) -> bool {
+        (s as u8) >= self.inner.gate.load(Ordering::Relaxed)
+    }
+
+    /// A cached handle for kind `name`: events built with [`Event::with_kind`] skip the
+    /// kind lookup.
+    pub fn kind(&self, name: &str) -> Kind {
+        self.inner.kinds.handle(name)
+    }
+
+    /// Records that `peer` connected from `address` (kind `peer_connected`, Info) and
+    /// adds it to the active-peer set.
+    pub fn peer_connected(&self, peer: &str, address: &str) {
+        let inner = &*self.inner;
+        if inner.gate.load(Ordering::Relaxed) < GATE_DISABLED {
+            inner.peers.connect(peer);
+        }
+        let ev = Event::new("peer_connected", Severity::Info)
+            .peer(peer)
+            .message("peer connected")
+            .field("address", address);
+        self.record_builtin(&ev, inner.builtin.peer_connected);
+    }
+
+    /// Records that `peer` at `address` disconnected for `reason` (kind
+    /// `peer_disconnected`, Info) and removes it from the active-peer set.
+    pub fn peer_disconnected(&self, peer: &str, address: &str, reason: &str) {
+        let inner = &*self.inner;
+        if inner.gate.load(Ordering::Relaxed) < GATE_DISABLED {
+            inner.peers.disconnect(peer);
+        }
+        let ev = Event::new("peer_disconnected", Severity::Info)
+            .peer(peer)
+            .message("peer disconnected")
+            .field("address", address)
+            .field("reason", reason);
+        self.record_builtin(&ev, inner.builtin.peer_disconnected);
+    }
+
+    /// Records a message of type `msg_type` and `size` bytes exchanged with `peer` (kind
+    /// `message`, Debug, message text = the type) and records the size in the message
+    /// type's size histogram.
+    pub fn message(&self, peer: &str, msg_type: &str, direction: Direction, size: u64) {
+        let inner = &*self.inner;
+        if inner.gate.load(Ordering::Relaxed) < GATE_DISABLED {
+            if let Some(h) = inner.histogram_in(&inner.msg_types, &inner.msg_sizes, msg_type, false)
+            {
+                h.record(size, inner.shard());
+            }
+        }
+        let ev = Event::new("message", Severity::Debug)
+            .peer(peer)
+            .message(msg_type)
+            .field("direction", direction.as_str())
+            .field("size", size);
+        self.record_builtin(&ev, inner.builtin.message);
+    }
+
+    /// Records an error concerning `peer` (kind `error`, Error): the message is the
+    /// error's text followed by its sources (`outer: inner: root`), formatted into a
+    /// stack buffer (no allocation; cut at 512 bytes); `context` goes into the
+    /// `context` field.
+    pub fn error(&self, peer: &str, err: &dyn std::error::Error, context: &str) {
+        let inner = &*self.inner;
+        if Severity::Error as u8 >= inner.gate.load(Ordering::Relaxed) {
+            let mut buf = StackText::new();
+            let _ = fmt::Write::write_fmt(&mut buf, format_args!("{err}"));
+            let mut source = err.source();
+            while let Some(s) = source {
+                let _ = fmt::Write::write_fmt(&mut buf, format_args!(": {s}"));
+                source = s.source();
+            }
+            let mut ev = Event::new("error", Severity::Error)
+                .message(buf.as_str())
+                .field("context", context);
+            if !peer.is_empty() {
+                ev = ev.peer(peer);
+            }
+            inner.write(&ev, inner.builtin.error);
+        } else {
+            inner.reject(Severity::Error);
+        }
+    }
+
+    #[inline]
+    fn record_builtin(&self, ev: &Event<'_>, kind: u16) {
+        let inner = &*self.inner;
+        if (ev.severity as u8) < inner.gate.load(Ordering::Relaxed) {
+            inner.reject(ev.severity);
+            return;
+        }
+        inner.write(ev, kind);
+    }
+
+    /// Records a duration in the histogram `name` (nanoseconds). Lock-free; the first
+    /// observation of a name allocates its histogram.
+    #[inline]
+    pub fn observe(&self, name: &str, d: Duration) {
+        self.observe_raw(name, u64::try_from(d.as_nanos()).unwrap_or(u64::MAX), true);
+    }
+
+    /// Records a plain value in the histogram `name`.
+    #[inline]
+    pub fn observe_value(&self, name: &str, v: u64) {
+        self.observe_raw(name, v, false);
+    }
+
+    #[inline]
+    fn observe_raw(&self, name: &str, v: u64, is_duration: bool) {
+        let inner = &*self.inner;
+        if inner.gate.load(Ordering::Relaxed) >= GATE_DISABLED {
+            return;
+        }
+        if let Some(h) = inner.histogram_in(&inner.hist_names, &inner.histograms, name, is_duration)
+        {
+            h.record(v, inner.shard());
+        }
+    }
+
+    /// A cached handle for the histogram `name`, skipping the name lookup per
+    /// observation. `None` when the histogram table is full.
+    pub fn histogram(&self, name: &str) -> Option<Histogram> {
+        let inner = &*self.inner;
+        let id = inner.hist_names.intern(name)?;
+        inner.histogram_in(&inner.hist_names, &inner.histograms, name, true)?;
+        Some(Histogram {
+            rec: self.clone(),
+            id,
+        })
+    }
+
+    /// The summary of histogram `name`, if it exists.
+    pub fn histogram_summary(&self, name: &str) -> Option<HistogramSummary> {
+        let inner = &*self.inner;
+        let id = inner.hist_names.lookup(name)?;
+        inner.histograms[usize::from(id)]
+            .get()
+            .map(AtomicHistogram::summary)
+    }
+
+    /// The full distribution of histogram `name` as an [`hdrhistogram::Histogram`]
+    /// (2 significant digits), if it exists.
+    pub fn histogram_hdr(&self, name: &str) -> Option<hdrhistogram::Histogram<u64>> {
+        let inner = &*self.inner;
+        let id = inner.hist_names.lookup(name)?;
+        inner.histograms[usize::from(id)]
+            .get()
+            .map(|h| h.to_hdr().0)
+    }
+
+    // ----------------------------------------------------------------- reading
+
+    /// Copies every retained, unexpired event, merged from all shards in time order,
+    /// with the stats and health at that moment. Never blocks writers: each slot is
+    /// copied and validated on its own; an event being written at that instant is
+    /// skipped. Decoding to [`EventRecord`]s happens when the snapshot is read.
+    pub fn snapshot(&self) -> Snapshot {
+        snapshot::take(self)
+    }
+
+    /// Events matching `q`, newest first. Scans the ring in place, newest first, and
+    /// decodes only the events it returns.
+    pub fn query(&self, q: &Query) -> Vec<EventRecord> {
+        crate::query::run(&self.inner, q)
+    }
+
+    /// The stats now. Sums the counters (cost grows with shards × kinds, not capacity).
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    /// The health verdict. Loads the verdict the sampler published (at most one health
+    /// interval old) and checks the sampler is alive: no event is copied, and the cost
+    /// does not depend on the capacity. After `close()` the verdict is computed on the
+    /// spot (and is Unhealthy). [`Recorder::sweep_now`] re-evaluates immediately.
+    pub fn health(&self) -> Health {
+        let inner = &*self.inner;
+        if inner.closed.load(Ordering::Acquire) {
+            return inner.evaluate_now();
+        }
+        let mut h = Health::clone(&inner.published.load());
+        let last = Duration::from_nanos(inner.last_sample.load(Ordering::Relaxed));
+        let age = inner.started.elapsed().saturating_sub(last);
+        health::mark_stalled(
+            &mut h,
+            age,
+            inner.config.health_interval,
+            &inner.config.health,
+        );
+        h
+    }
+
+    /// One JSON document: schema version, config, stats, health and every event, oldest
+    /// first (see the README for the schema).
+    pub fn export_json(&self) -> Result<String, ExportError> {
+        let mut out = Vec::new();
+        self.write_json(&mut out)?;
+        String::from_utf8(out)
+            .map_err(|e| ExportError::Io(io::Error::new(io::ErrorKind::InvalidData, e)))
+    }
+
+    /// Writes [`Recorder::export_json`]'s document to `w` as it goes (buffer `w` for
+    /// speed).
+    pub fn write_json<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        export::write_json(&self.snapshot(), w)
+    }
+
+    /// Writes every retained event, oldest first, one JSON object per line.
+    pub fn write_jsonl<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        export::write_jsonl(&self.snapshot(), w)
+    }
+
+    // ----------------------------------------------------------------- control
+
+    /// Records only events at or above `s` from now on.
+    pub fn set_min_severity(&self, s: Severity) {
+        self.inner.update_settings(|st| st.0 = s);
+    }
+
+    /// The least severity recorded.
+    pub fn min_severity(&self) -> Severity {
+        self.inner
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
+    }
+
+    /// Turns recording on or off. Off, `record` costs one relaxed load and a counter
+    /// bump.
+    pub fn set_enabled(&self, on: bool) {
+        self.inner.update_settings(|st| st.1 = on);
+    }
+
+    /// Whether recording is on (and the recorder not closed).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.gate.load(Ordering::Relaxed) < GATE_DISABLED
+    }
+
+    /// Removes every retained event (counted as cleared). Counters, histograms and the
+    /// peer set are kept: they are all-time summaries. Events being written at that
+    /// instant may survive.
+    pub fn clear(&self) {
+        let inner = &*self.inner;
+        let mut n = 0;
+        for shard in inner.ring.shards.iter() {
+            for idx in 0..shard.slots() {
+                n += u64::from(shard.kill_if(idx, |_| true).is_some());
+            }
+        }
+        inner.cleared.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Closes the recorder: later events are rejected (and counted), the sweeper thread
+    /// stops (promptly, not after its interval). Reading still works. Idempotent.
+    pub fn close(&self) {
+        let inner = &*self.inner;
+        {
+            let _g = inner.settings.lock().unwrap_or_else(|p| p.into_inner());
+            inner.closed.store(true, Ordering::Release);
+            inner.gate.store(GATE_CLOSED, Ordering::Relaxed);
+        }
+        inner.sweeper.stop_and_join();
+    }
+
+    /// Whether `close()` was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Runs the sweeper now: expires events older than the retention, forgets departed
+    /// peers, and re-evaluates health. Returns how many events expired.
+    pub fn sweep_now(&self) -> u64 {
+        let n = self.inner.sweep();
+        self.inner.sample();
+        n
+    }
+
+    /// Events the ring holds at most.
+    pub fn capacity(&self) -> usize {
+        self.inner.config.capacity
+    }
+
+    /// Bytes the recorder holds: the ring (fixed at build), counters, tables, and the
+    /// histograms allocated so far (bounded by `max_histograms`).
+    pub fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes()
+    }
+
+    /// The resolved configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Whether `peer` is in the active-peer set.
+    pub fn is_peer_connected(&self, peer: &str) -> bool {
+        self.inner.peers.is_connected(peer)
+    }
+}
+
+/// A cached histogram handle from [`Recorder::histogram`]: observing through it skips
+/// the name lookup. Holds a clone of its recorder.
+#[derive(Clone)]
+pub struct Histogram {
+    rec: Recorder,
+    id: u16,
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram").field("id", &self.id).finish()
+    }
+}
+
+impl Histogram {
+    /// Records a duration (nanoseconds).
+    #[inline]
+    pub fn observe(&self, d: Duration) {
+        self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Records a value.
+    #[inline]
+    pub fn record(&self, v: u64) {
+        let inner = &*self.rec.inner;
+        if inner.gate.load(Ordering::Relaxed) >= GATE_DISABLED {
+            return;
+        }
+        if let Some(h) = inner.histograms[usize::from(self.id)].get() {
+            h.record(v, inner.shard());
+        }
+    }
+}
+
+/// Text formatted into a fixed stack buffer, cut (on a char boundary) when full.
+struct StackText {
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl StackText {
+    fn new() -> Self {
+        StackText {
+            buf: [0; 512],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole chars are ever copied in (see `write_str`).
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - self.len;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl Inner {
+    /// The calling thread's shard.
+    #[inline]
+    pub(crate) fn shard(&self) -> usize {
+        let n = thread_no();
+        match self.shard_mask {
+            Some(m) => n & m,
+            None => n % self.config.shards,
+        }
+    }
+
+    #[inline]
+    fn kind_id(&self, k: &KindRef<'_>) -> u16 {
+        match k {
+            KindRef::Handle(h) if h.table == self.kinds.table_id() => h.id,
+            other => self.kinds.intern(other.name()).unwrap_or(NO_ID),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn reject(&self, _s: Severity) {
+        let c = &self.counters[self.shard()].misc;
+        match self.gate.load(Ordering::Relaxed) {
+            GATE_CLOSED => {
+                c.rejected_closed.fetch_add(1, Ordering::Relaxed);
+            }
+            GATE_DISABLED => stats::bump_unsynchronised(&c.rejected_disabled),
+            _ => stats::bump_unsynchronised(&c.rejected_below),
+        }
+    }
+
+    #[inline]
+    fn write(&self, ev: &Event<'_>, kind: u16) {
+        let shard = self.shard();
+        match self.payload_bytes {
+            120 => self.write_n::<120>(shard, ev, kind),
+            56 => self.write_n::<56>(shard, ev, kind),
+            248 => self.write_n::<248>(shard, ev, kind),
+            504 => self.write_n::<504>(shard, ev, kind),
+            _ => self.write_n::<1016>(shard, ev, kind),
+        }
+    }
+
+    #[inline]
+    fn write_n<const B: usize>(&self, shard: usize, ev: &Event<'_>, kind: u16) {
+        let mut buf = [0u8; B];
+        let enc = codec::encode(ev, kind, clock::now_raw(), &mut buf);
+        let used = (enc.len + 7) & !7;
+        if self.ring.shards[shard].write(&buf[..used]).is_some() {
+            let c = &self.counters[shard];
+            let row = if kind == NO_ID {
+                self.config.max_kinds
+            } else {
+                usize::from(kind)
+            };
+            c.count(row, ev.severity);
+            if enc.truncated {
+                c.misc.truncated.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn histogram_in<'a>(
+        &self,
+        names: &Interner,
+        table: &'a [OnceLock<AtomicHistogram>],
+        name: &str,
+        is_duration: bool,
+    ) -> Option<&'a AtomicHistogram> {
+        let id = match names.lookup(name) {
+            Some(id) => id,
+            None => match names.intern(name) {
+                Some(id) => id,
+                None => {
+                    self.histograms_refused.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+            },
+        };
+        let cell = &table[usize::from(id)];
+        if let Some(h) = cell.get() {
+            return Some(h);
+        }
+        Some(cell.get_or_init(|| {
+            let h =
+                AtomicHistogram::new(self.config.histogram_max, self.config.shards, is_duration);
+            self.histogram_bytes
+                .fetch_add(h.memory_bytes(), Ordering::Relaxed);
+            h
+        }))
+    }
+
+    fn update_settings(&self, f: impl FnOnce(&mut (Severity, bool))) {
+        let mut st = self.settings.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut st);
+        if !self.closed.load(Ordering::Acquire) {
+            self.gate.store(gate_value(st.0, st.1), Ordering::Relaxed);
+        }
+    }
+
+    /// Sums every counter.
+    pub(crate) fn totals(&self) -> Totals {
+        let rows = self.kinds.len();
+        let overflow = self.config.max_kinds;
+        let mut t = Totals::default();
+        let (mut fresh, mut reused) = (0u64, 0u64);
+        for (c, shard) in self.counters.iter().zip(self.ring.shards.iter()) {
+            for row in (0..rows).chain(std::iter::once(overflow)) {
+                for (sev, total) in t.by_severity.iter_mut().enumerate() {
+                    *total += c.counts[row * 5 + sev].load(Ordering::Relaxed);
+                }
+            }
+            t.truncated += c.misc.truncated.load(Ordering::Relaxed);
+            t.rejected.disabled += c.misc.rejected_disabled.load(Ordering::Relaxed);
+            t.rejected.below_level += c.misc.rejected_below.load(Ordering::Relaxed);
+            t.rejected.closed += c.misc.rejected_closed.load(Ordering::Relaxed);
+            fresh += shard.fresh();
+            reused += shard.reused();
+            t.dropped += shard.dropped();
+        }
+        t.recorded = t.by_severity.iter().sum();
+        t.overwritten = t.recorded.saturating_sub(fresh + reused);
+        t.expired = self.expired.load(Ordering::Relaxed);
+        t.cleared = self.cleared.load(Ordering::Relaxed);
+        t
+    }
+
+    /// Samples the totals into the window and publishes a fresh verdict.
+    pub(crate) fn sample(&self) {
+        let now = Instant::now();
+        let totals = self.totals();
+        let (then, secs) = {
+            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            w.push_back(Sample { at: now, totals });
+            let horizon = now.checked_sub(self.config.health.window);
+            while w.len() > 1 && horizon.is_some_and(|h| w[1].at <= h) {
+                w.pop_front();
+            }
+            let first = w[0];
+            (first.totals, now.duration_since(first.at).as_secs_f64())
+        };
+        let h = health::evaluate(
+            &totals,
+            &then,
+            secs,
+            &self.config.health,
+            self.config.capacity as u64,
+            self.closed.load(Ordering::Acquire),
+            Timestamp::now(),
+        );
+        self.published.store(Arc::new(h));
+        self.last_sample.store(
+            now.duration_since(self.started).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The verdict computed now from the current totals and the window.
+    fn evaluate_now(&self) -> Health {
+        let totals = self.totals();
+        let (then, secs) = self.window_start();
+        health::evaluate(
+            &totals,
+            &then,
+            secs,
+            &self.config.health,
+            self.config.capacity as u64,
+            self.closed.load(Ordering::Acquire),
+            Timestamp::now(),
+        )
+    }
+
+    /// The totals at the window's start and the seconds since.
+    fn window_start(&self) -> (Totals, f64) {
+        let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        match w.front() {
+            Some(s) => (s.totals, s.at.elapsed().as_secs_f64()),
+            None => (Totals::default(), self.started.elapsed().as_secs_f64()),
+        }
+    }
+
+    /// Expires events older than the retention and forgets departed peers.
+    pub(crate) fn sweep(&self) -> u64 {
+        let cutoff = self
+            .cal
+            .to_raw(Timestamp::now().saturating_sub(self.config.retention));
+        let mut n = 0;
+        for shard in self.ring.shards.iter() {
+            for idx in 0..shard.slots() {
+                n += u64::from(shard.kill_if(idx, |ts| ts < cutoff).is_some());
+            }
+        }
+        self.expired.fetch_add(n, Ordering::Relaxed);
+        if let Some(cutoff) = Instant::now().checked_sub(self.config.sweep_interval) {
+            self.peers.forget_departed(cutoff);
+        }
+        self.last_sweep
+            .store(self.started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        n
+    }
+
+    /// The raw timestamp before which events count as expired.
+    pub(crate) fn expiry_cutoff_raw(&self) -> u64 {
+        self.cal
+            .to_raw(Timestamp::now().saturating_sub(self.config.retention))
+    }
+
+    /// Payload bytes per slot.
+    pub(crate) fn payload_bytes(&self) -> usize {
+        self.payload_bytes
+    }
+
+    /// The name of kind `id` (or `None` for an inline kind).
+    pub(crate) fn kind_name(&self, id: u16) -> Option<&Arc<str>> {
+        self.kinds.name(id)
+    }
+
+    fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.ring.memory_bytes()
+            + self
+                .counters
+                .iter()
+                .map(ShardCounters::memory_bytes)
+                .sum::<usize>()
+            + self.kinds.memory_bytes()
+            + self.hist_names.memory_bytes()
+            + self.msg_types.memory_bytes()
+            + (self.histograms.len() + self.msg_sizes.len())
+                * std::mem::size_of::<OnceLock<AtomicHistogram>>()
+            + self.histogram_bytes.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let t = self.totals();
+        let (then, secs) = self.window_start();
+        let events = t.recorded.saturating_sub(then.recorded);
+        let errors = t.errors().saturating_sub(then.errors());
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let mut by_kind = BTreeMap::new();
+        let rows = self.kinds.len();
+        for row in (0..rows).chain(std::iter::once(self.config.max_kinds)) {
+            let n: u64 = self
+                .counters
+                .iter()
+                .map(|c| {
+                    (0..5)
+                        .map(|s| c.counts[row * 5 + s].load(Ordering::Relaxed))
+                        .sum::<u64>()
+                })
+                .sum();
+            if n > 0 {
+                let name = if row == self.config.max_kinds {
+                    "(other)".to_owned()
+                } else {
+                    self.kinds
+                        .name(row as u16)
+                        .map_or_else(|| format!("#{row}"), |n| n.to_string())
+                };
+                by_kind.insert(name, n);
+            }
+        }
+        let summaries = |names: &Interner, table: &[OnceLock<AtomicHistogram>]| {
+            (0..names.len())
+                .filter_map(|i| {
+                    let h = table[i].get()?;
+                    Some((names.name(i as u16)?.to_string(), h.summary()))
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        Stats {
+            taken_at: Timestamp::now(),
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            capacity: self.config.capacity as u64,
+            retained: t.retained(),
+            total_recorded: t.recorded,
+            by_severity: Severity::ALL
+                .iter()
+                .map(|&s| (s, t.by_severity[s as usize]))
+                .collect(),
+            by_kind,
+            error_rate: ratio(t.errors(), t.recorded),
+            window: WindowStats {
+                seconds: secs,
+                events,
+                events_per_sec: if secs > 0.0 {
+                    events as f64 / secs
+                } else {
+                    0.0
+                },
+                errors,
+                critical: t.critical().saturating_sub(then.critical()),
+                error_rate: ratio(errors, events),
+                overwritten: t.overwritten.saturating_sub(then.overwritten),
+                dropped: t.dropped.saturating_sub(then.dropped),
+            },
+            active_peers: self.peers.active(),
+            active_peer_ids: self.peers.active_ids(),
+            untracked_peers: self.peers.untracked(),
+            overwritten: t.overwritten,
+            dropped: t.dropped,
+            truncated: t.truncated,
+            expired: t.expired,
+            cleared: t.cleared,
+            rejected: Rejected { ..t.rejected },
+            memory_bytes: self.memory_bytes() as u64,
+            histograms: summaries(&self.hist_names, &self.histograms),
+            message_sizes: summaries(&self.msg_types, &self.msg_sizes),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.sweeper.stop_and_join();
+    }
+}

@@ -1,0 +1,250 @@
+//! The sharded ring: each shard is a power-of-two array of [`Slot`]s with a position
+//! hint; the ring owns the shards.
+//!
+//! # Claiming a slot
+//!
+//! A writer reads its shard's `head` hint (the next position to try), claims the slot
+//! `pos % slots` for `pos` by CAS on its sequence word (see [`crate::slot`]), writes the
+//! payload, publishes, and stores `head = pos + 1`. With one writer per shard (the
+//! usual case: writers pick a shard per thread) that is one atomic read-modify-write per
+//! event and no contention. When writers share a shard, one may lose the CAS or find the
+//! hint stale; it moves to the next position and tries again, a bounded number of
+//! times, then drops the event and counts it. Positions skipped that way stay holes:
+//! no event has them.
+//!
+//! # Accounting
+//!
+//! Every successful claim consumes a slot that was either never written (`fresh`), held
+//! a dead event (`reused`) or held a live one (overwritten). So the writer counts only
+//! the first two, which are rare, and `overwritten = recorded − fresh − reused`.
+//!
+//! # Memory ordering
+//!
+//! `head` is a hint only (Relaxed); correctness rests on the sequence word protocol of
+//! [`crate::slot`]. Counters are Relaxed: they are statistics, exact at quiescence.
+
+use crossbeam_utils::CachePadded;
+
+use crate::slot::{Busy, Claimed, Slot};
+use crate::sync::{AtomicU64, Ordering};
+
+/// How many positions a writer tries before dropping its event.
+const MAX_ATTEMPTS: usize = 8;
+
+/// The fields a shard's writers touch on every event, on their own cache line.
+#[derive(Debug)]
+struct WriterState {
+    /// The next position to try; `head ≤ (newest written position) + writers`. A hint:
+    /// it can briefly go back when writers share the shard.
+    head: AtomicU64,
+    /// Claims that found a never-written slot, `0..=slots`.
+    fresh: AtomicU64,
+    /// Claims that found a dead (expired or cleared) slot.
+    reused: AtomicU64,
+    /// Events dropped after `MAX_ATTEMPTS` failed claims.
+    dropped: AtomicU64,
+}
+
+/// One shard: `slots` slots of `words_per_slot` words (sequence word first).
+pub struct Shard {
+    state: CachePadded<WriterState>,
+    /// Backing words; slot `i` starts at `base + i * words_per_slot`.
+    words: Box<[AtomicU64]>,
+    /// Offset of the first slot, chosen so slots start on a 64-byte boundary.
+    base: usize,
+    /// Number of slots, a power of two.
+    slots: usize,
+    /// Words per slot including the sequence word, `>= 2`.
+    words_per_slot: usize,
+}
+
+impl std::fmt::Debug for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shard")
+            .field("slots", &self.slots)
+            .field("words_per_slot", &self.words_per_slot)
+            .field("head", &self.head())
+            .finish()
+    }
+}
+
+impl Shard {
+    /// A shard of `slots` slots (rounded up to a power of two) of `words_per_slot` words.
+    pub fn new(slots: usize, words_per_slot: usize) -> Shard {
+        let slots = slots.max(1).next_power_of_two();
+        let words_per_slot = words_per_slot.max(2);
+        let words: Box<[AtomicU64]> = (0..slots * words_per_slot + 7)
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        let addr = words.as_ptr() as usize;
+        let base = ((64 - addr % 64) % 64) / 8;
+        Shard {
+            state: CachePadded::new(WriterState {
+                head: AtomicU64::new(0),
+                fresh: AtomicU64::new(0),
+                reused: AtomicU64::new(0),
+                dropped: AtomicU64::new(0),
+            }),
+            words,
+            base,
+            slots,
+            words_per_slot,
+        }
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Payload words per slot.
+    pub fn payload_words(&self) -> usize {
+        self.words_per_slot - 1
+    }
+
+    #[inline]
+    fn slot(&self, idx: usize) -> Slot<'_> {
+        let start = self.base + (idx & (self.slots - 1)) * self.words_per_slot;
+        let w = &self.words[start..start + self.words_per_slot];
+        Slot {
+            seq: &w[0],
+            payload: &w[1..],
+        }
+    }
+
+    /// Writes one event's payload (`payload.len()` a multiple of 8, at most
+    /// `payload_words() * 8`), returning its position and what it replaced, or `None`
+    /// if it was dropped (counted). Never waits.
+    #[inline]
+    pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
+        let st = &*self.state;
+        let mut pos = st.head.load(Ordering::Relaxed);
+        for _ in 0..MAX_ATTEMPTS {
+            let slot = self.slot(pos as usize);
+            match slot.claim(pos) {
+                Ok(claimed) => {
+                    for (i, chunk) in payload.chunks_exact(8).enumerate() {
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(chunk);
+                        slot.store(i, u64::from_le_bytes(w));
+                    }
+                    slot.publish(pos);
+                    st.head.store(pos + 1, Ordering::Relaxed);
+                    match claimed {
+                        Claimed::Fresh => {
+                            st.fresh.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Claimed::Reused => {
+                            st.reused.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Claimed::Overwrote => {}
+                    }
+                    return Some((pos, claimed));
+                }
+                Err(Busy::Newer(p)) => pos = p + 1,
+                Err(Busy::Writing) => pos += 1,
+            }
+        }
+        st.dropped.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Copies slot `idx`'s payload into `out` if it holds a complete event; returns the
+    /// event's position.
+    #[inline]
+    pub fn read(&self, idx: usize, out: &mut [u64]) -> Option<u64> {
+        self.slot(idx).read(out)
+    }
+
+    /// Kills the event in slot `idx` if `pred(raw timestamp)`; returns its position.
+    #[inline]
+    pub fn kill_if(&self, idx: usize, pred: impl FnOnce(u64) -> bool) -> Option<u64> {
+        self.slot(idx).kill_if(pred)
+    }
+
+    /// The position of the complete event in slot `idx`, without copying it.
+    #[inline]
+    pub fn ready_pos(&self, idx: usize) -> Option<u64> {
+        self.slot(idx).ready_pos()
+    }
+
+    /// The next position writers will try (a hint).
+    pub fn head(&self) -> u64 {
+        self.state.head.load(Ordering::Relaxed)
+    }
+
+    /// Claims of never-written slots.
+    pub fn fresh(&self) -> u64 {
+        self.state.fresh.load(Ordering::Relaxed)
+    }
+
+    /// Claims of dead slots.
+    pub fn reused(&self) -> u64 {
+        self.state.reused.load(Ordering::Relaxed)
+    }
+
+    /// Events dropped because no slot could be claimed.
+    pub fn dropped(&self) -> u64 {
+        self.state.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of memory this shard holds.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.words.len() * std::mem::size_of::<AtomicU64>()
+    }
+}
+
+/// All shards of a recorder.
+#[derive(Debug)]
+pub(crate) struct Ring {
+    pub(crate) shards: Box<[Shard]>,
+}
+
+impl Ring {
+    pub(crate) fn new(shards: usize, slots_per_shard: usize, words_per_slot: usize) -> Ring {
+        Ring {
+            shards: (0..shards)
+                .map(|_| Shard::new(slots_per_shard, words_per_slot))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.shards.iter().map(Shard::memory_bytes).sum()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_and_accounts() {
+        let s = Shard::new(4, 3);
+        let mut out = [0u64; 2];
+        for i in 0..10u64 {
+            let (pos, claimed) = s.write(&i.to_le_bytes()).unwrap();
+            assert_eq!(pos, i);
+            assert_eq!(claimed == Claimed::Fresh, i < 4);
+        }
+        assert_eq!(s.fresh(), 4);
+        // Positions 6..10 are retained, oldest at slot 6 % 4.
+        for i in 6..10u64 {
+            assert_eq!(s.read(i as usize, &mut out), Some(i));
+            assert_eq!(out[0], i);
+        }
+        assert_eq!(s.kill_if(6, |_| true), Some(6));
+        assert_eq!(s.write(&[0u8; 8]).unwrap(), (10, Claimed::Reused));
+        assert_eq!(s.reused(), 1);
+        assert_eq!(s.dropped(), 0);
+    }
+
+    #[test]
+    fn slots_start_on_cache_lines() {
+        for wps in [8usize, 16, 32] {
+            let s = Shard::new(8, wps);
+            let p = s.slot(0).seq as *const AtomicU64 as usize;
+            assert_eq!(p % 64, 0);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Counters and the [`Stats`] readers get.
+//!
+//! Writers count into per-shard arrays of atomics, so two threads on different shards
+//! never share a counter's cache line: one `fetch_add` per event on a `[kind][severity]`
+//! cell gives both the per-kind and the per-severity totals. Everything else (dropped,
+//! truncated, overwritten) is rare or derived (see [`crate::ring`]). Readers sum.
+//!
+//! Counters only grow (`clear` removes events, not history), so successive [`Stats`]
+//! never go backwards.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::HistogramSummary;
+use crate::severity::Severity;
+
+/// Per-shard writer counters.
+#[derive(Debug)]
+pub(crate) struct ShardCounters {
+    /// Events written, by `[kind row][severity]`: `(max_kinds + 1) * 5` cells; the last
+    /// row counts kinds that did not fit the kind table.
+    pub(crate) counts: Box<[AtomicU64]>,
+    pub(crate) misc: CachePadded<MiscCounters>,
+}
+
+/// Rarely-touched per-shard counters.
+#[derive(Debug, Default)]
+pub(crate) struct MiscCounters {
+    /// Events written with something cut.
+    pub(crate) truncated: AtomicU64,
+    /// Rejected while disabled. Counted with a relaxed load and store, not a
+    /// read-modify-write, to keep the rejected path at ~1 ns: exact when a shard has one
+    /// writer, may undercount when threads share a shard.
+    pub(crate) rejected_disabled: AtomicU64,
+    /// Rejected below the minimum severity (counted like `rejected_disabled`).
+    pub(crate) rejected_below: AtomicU64,
+    /// Rejected after `close()` (counted exactly).
+    pub(crate) rejected_closed: AtomicU64,
+}
+
+impl ShardCounters {
+    pub(crate) fn new(kind_rows: usize) -> Self {
+        ShardCounters {
+            counts: (0..kind_rows * 5).map(|_| AtomicU64::new(0)).collect(),
+            misc: CachePadded::new(MiscCounters::default()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn count(&self, row: usize, severity: Severity) {
+        self.counts[row * 5 + severity as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.counts.len() * 8 + std::mem::size_of::<MiscCounters>()
+    }
+}
+
+/// Adds one to a counter with a relaxed load and store (see [`MiscCounters`]).
+#[inline]
+pub(crate) fn bump_unsynchronised(c: &AtomicU64) {
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+}
+
+/// Whole-recorder totals at one moment; what the health sampler keeps a history of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) recorded: u64,
+    pub(crate) by_severity: [u64; 5],
+    pub(crate) overwritten: u64,
+    pub(crate) dropped: u64,
+    pub(crate) truncated: u64,
+    pub(crate) expired: u64,
+    pub(crate) cleared: u64,
+    pub(crate) rejected: Rejected,
+}
+
+impl Totals {
+    pub(crate) fn errors(&self) -> u64 {
+        self.by_severity[Severity::Error as usize] + self.by_severity[Severity::Critical as usize]
+    }
+
+    pub(crate) fn critical(&self) -> u64 {
+        self.by_severity[Severity::Critical as usize]
+    }
+
+    /// Events retained: exact at quiescence (`recorded = retained + overwritten +
+    /// expired + cleared`), an estimate while writers run.
+    pub(crate) fn retained(&self) -> u64 {
+        self.recorded
+            .saturating_sub(self.overwritten + self.expired + self.cleared)
+    }
+}
+
+/// Events refused before they reached the ring, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejected {
+    /// While the recorder was disabled (`set_enabled(false)`).
+    pub disabled: u64,
+    /// Below the minimum severity.
+    pub below_level: u64,
+    /// After `close()`.
+    pub closed: u64,
+}
+
+impl Rejected {
+    /// All rejected events.
+    pub fn total(&self) -> u64 {
+        self.disabled + self.below_level + self.closed
+    }
+}
+
+/// Figures over the recent window (the health window, 60 s by default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    /// How many seconds the figures cover (less than the window just after start).
+    pub seconds: f64,
+    /// Events recorded in the window.
+    pub events: u64,
+    /// Events per second over the window.
+    pub events_per_sec: f64,
+    /// Error and critical events in the window.
+    pub errors: u64,
+    /// Critical events in the window.
+    pub critical: u64,
+    /// `errors / events` in the window (0 when there were none).
+    pub error_rate: f64,
+    /// Events overwritten in the window.
+    pub overwritten: u64,
+    /// Events dropped in the window.
+    pub dropped: u64,
+}
+
+/// A summary of everything the recorder has seen. Serialisable; part of every export.
+///
+/// Counts are all-time unless named otherwise. At quiescence
+/// `total_recorded = retained + overwritten + expired + cleared`; `dropped` events
+/// never reached the ring, and `rejected` ones were refused before it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stats {
+    /// When these figures were taken.
+    pub taken_at: crate::Timestamp,
+    /// Seconds since the recorder was built.
+    pub uptime_secs: f64,
+    /// Events the ring can hold.
+    pub capacity: u64,
+    /// Events held now (see the type docs).
+    pub retained: u64,
+    /// Events written to the ring, all time.
+    pub total_recorded: u64,
+    /// Events written, by severity.
+    pub by_severity: BTreeMap<Severity, u64>,
+    /// Events written, by kind (`"(other)"`: kinds beyond the kind table's capacity).
+    pub by_kind: BTreeMap<String, u64>,
+    /// `(ERROR + CRITICAL) / total_recorded`, all time.
+    pub error_rate: f64,
+    /// Figures over the recent window.
+    pub window: WindowStats,
+    /// Peers connected and not since disconnected.
+    pub active_peers: u64,
+    /// Their ids, sorted.
+    pub active_peer_ids: Vec<String>,
+    /// Peers not tracked because the peer table was full.
+    pub untracked_peers: u64,
+    /// Events replaced by newer ones before they expired.
+    pub overwritten: u64,
+    /// Events lost because no slot could be claimed (writers sharing a shard, lapped).
+    pub dropped: u64,
+    /// Events written with something cut (too large for a slot, or over 8 fields).
+    pub truncated: u64,
+    /// Events removed by the sweeper for being older than the retention.
+    pub expired: u64,
+    /// Events removed by `clear()`.
+    pub cleared: u64,
+    /// Events refused before the ring.
+    pub rejected: Rejected,
+    /// Bytes the recorder holds (ring, counters, histograms, tables).
+    pub memory_bytes: u64,
+    /// Latency and value histograms by name.
+    pub histograms: BTreeMap<String, HistogramSummary>,
+    /// Message sizes in bytes by message type (from `Recorder::message`).
+    pub message_sizes: BTreeMap<String, HistogramSummary>,
+}
