@@ -391,7 +391,8 @@ impl<'de> Deserialize<'de> for Metadata {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventRecord {
-    /// Unique per recorder; increases with recording order within a shard.
+    /// Unique per recorder; increases with recording order within a shard. Readers order
+    /// events by `(timestamp, id)`.
     pub id: u64,
     /// When the event was recorded.
     pub timestamp: Timestamp,

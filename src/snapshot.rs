@@ -217,8 +217,8 @@ impl Snapshot {
     }
 
     /// The events, oldest first, decoded one at a time.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = EventRecord> + '_ {
-        (0..self.len()).map(move |i| self.get(i).expect("index in range"))
+    pub fn iter(&self) -> impl Iterator<Item = EventRecord> + '_ {
+        (0..self.len()).filter_map(move |i| self.get(i))
     }
 
     /// All events, oldest first, decoded.

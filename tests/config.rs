@@ -1,0 +1,143 @@
+//! Every configuration error names its field; valid configurations resolve as documented.
+
+use std::time::Duration;
+
+use flightring::{ConfigError, HealthThresholds, Recorder, Severity};
+
+#[test]
+fn each_invalid_field_is_named() {
+    let cases: Vec<(flightring::Builder, &str)> = vec![
+        (Recorder::builder().capacity(0), "capacity"),
+        (
+            Recorder::builder().capacity(flightring::MAX_CAPACITY + 1),
+            "capacity",
+        ),
+        (Recorder::builder().shards(0), "shards"),
+        (Recorder::builder().capacity(4).shards(8), "shards"),
+        (Recorder::builder().retention(Duration::ZERO), "retention"),
+        (
+            Recorder::builder().sweep_interval(Duration::ZERO),
+            "sweep_interval",
+        ),
+        (
+            Recorder::builder().health_interval(Duration::ZERO),
+            "health_interval",
+        ),
+        (Recorder::builder().slot_bytes(100), "slot_bytes"),
+        (Recorder::builder().max_kinds(0), "max_kinds"),
+        (Recorder::builder().max_histograms(70_000), "max_histograms"),
+        (Recorder::builder().max_peers(0), "max_peers"),
+        (Recorder::builder().histogram_max(1), "histogram_max"),
+        (
+            Recorder::builder().health_thresholds(HealthThresholds {
+                error_rate_degraded: 0.5,
+                error_rate_unhealthy: 0.1,
+                ..Default::default()
+            }),
+            "health.error_rate_degraded",
+        ),
+        (
+            Recorder::builder().health_thresholds(HealthThresholds {
+                drop_rate_degraded: 2.0,
+                ..Default::default()
+            }),
+            "health.drop_rate_degraded",
+        ),
+        (
+            Recorder::builder().health_thresholds(HealthThresholds {
+                critical_degraded: 5,
+                critical_unhealthy: 1,
+                ..Default::default()
+            }),
+            "health.critical_degraded",
+        ),
+        (
+            Recorder::builder().health_thresholds(HealthThresholds {
+                window: Duration::ZERO,
+                ..Default::default()
+            }),
+            "health.window",
+        ),
+    ];
+    for (builder, field) in cases {
+        let err = builder.build().expect_err(field);
+        assert_eq!(err.field(), field, "{err}");
+        assert!(
+            err.to_string()
+                .contains(field.split('.').next_back().unwrap()),
+            "message names the field: {err}"
+        );
+    }
+    assert_eq!(
+        Recorder::builder()
+            .capacity(4)
+            .shards(8)
+            .build()
+            .unwrap_err(),
+        ConfigError::ShardsExceedCapacity {
+            shards: 8,
+            capacity: 4
+        }
+    );
+}
+
+#[test]
+fn capacity_rounds_up_to_power_of_two_per_shard_and_memory_is_fixed() {
+    let rec = Recorder::builder()
+        .capacity(1000)
+        .shards(3)
+        .build()
+        .unwrap();
+    assert_eq!(rec.config().shards, 3);
+    assert_eq!(rec.capacity(), 3 * 512);
+    let rec = Recorder::builder()
+        .capacity(65_536)
+        .shards(8)
+        .build()
+        .unwrap();
+    assert_eq!(rec.capacity(), 65_536);
+    let before = rec.memory_bytes();
+    assert!(
+        before >= 65_536 * 128,
+        "the ring alone is capacity × slot size: {before}"
+    );
+    assert!(
+        before <= 65_536 * 128 + (4 << 20),
+        "little beyond the ring: {before}"
+    );
+    for i in 0..200_000u64 {
+        rec.record(
+            &flightring::Event::new("x", Severity::Info)
+                .message("m")
+                .field("i", i),
+        );
+    }
+    assert_eq!(rec.memory_bytes(), before, "recording never grows memory");
+}
+
+#[test]
+fn defaults_are_documented_values() {
+    let rec = Recorder::new();
+    let c = rec.config();
+    assert_eq!(c.capacity, 65_536);
+    assert_eq!(c.slot_bytes, 128);
+    assert_eq!(c.retention, Duration::from_secs(86_400));
+    assert_eq!(c.sweep_interval, Duration::from_secs(300));
+    assert_eq!(c.min_severity, Severity::Debug);
+    assert!(c.shards >= 1 && c.shards.is_power_of_two());
+    for bytes in flightring::SLOT_SIZES {
+        let r = Recorder::builder()
+            .capacity(64)
+            .slot_bytes(bytes)
+            .build()
+            .unwrap();
+        r.record(&flightring::Event::new("k", Severity::Info).message(&"x".repeat(2000)));
+        let e = &r.snapshot().events()[0];
+        assert!(e.truncated);
+        assert!(
+            e.message.len() < bytes && e.message.len() >= bytes / 4,
+            "{bytes}: {}",
+            e.message.len()
+        );
+    }
+}

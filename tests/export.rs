@@ -1,0 +1,196 @@
+//! Exports load back; bad input gets errors that say where and what.
+
+use flightring::{read_jsonl, Event, ImportError, Recorder, Severity, Snapshot, Value};
+
+fn populated() -> Recorder {
+    let r = Recorder::builder()
+        .capacity(1024)
+        .shards(2)
+        .build()
+        .unwrap();
+    r.peer_connected("peer1", "10.0.0.1:8333");
+    r.record(
+        &Event::new("block", Severity::Warning)
+            .message("slow \"block\"\n processing")
+            .field("height", 812_345u64)
+            .field("delta", -3i64)
+            .field("ratio", 0.5f64)
+            .field("ok", false)
+            .field("ünïcode", "✓"),
+    );
+    r.record(&Event::new("big", Severity::Error).message(&"x".repeat(500)));
+    r.error("peer1", &std::io::Error::other("boom"), "ctx");
+    r.observe("rpc.call", std::time::Duration::from_micros(120));
+    r
+}
+
+#[test]
+fn json_document_round_trips() {
+    let r = populated();
+    let snap = r.snapshot();
+    let json = snap.to_json().unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["schema"], "flightring.snapshot");
+    assert_eq!(v["schema_version"], 1);
+    for key in ["taken_at", "config", "stats", "health", "events"] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    let e = &v["events"][1];
+    for key in [
+        "id",
+        "timestamp",
+        "severity",
+        "event_type",
+        "message",
+        "metadata",
+    ] {
+        assert!(e.get(key).is_some(), "{key} in {e}");
+    }
+    assert_eq!(e["severity"], "WARNING");
+    assert!(v["events"][2]["truncated"].as_bool().unwrap());
+    assert!(e.get("truncated").is_none(), "only present when true");
+
+    let loaded = Snapshot::from_json(&json).unwrap();
+    assert_eq!(loaded.events(), snap.events());
+    assert_eq!(loaded.stats(), snap.stats());
+    assert_eq!(loaded.health(), snap.health());
+    assert_eq!(loaded.config(), snap.config());
+    // A loaded snapshot exports the same document again.
+    assert_eq!(loaded.to_json().unwrap(), json);
+    assert_eq!(
+        loaded.events()[1].metadata.get("delta"),
+        Some(&Value::I64(-3))
+    );
+}
+
+#[test]
+fn jsonl_round_trips_and_matches_the_document_events() {
+    let r = populated();
+    let snap = r.snapshot();
+    let mut buf = Vec::new();
+    snap.write_jsonl(&mut buf).unwrap();
+    let text = String::from_utf8(buf.clone()).unwrap();
+    assert_eq!(text.lines().count(), snap.len());
+    let back = read_jsonl(&buf[..]).unwrap();
+    assert_eq!(back, snap.events());
+    // The in-place serialiser writes exactly what serde writes for owned records.
+    for (line, rec) in text.lines().zip(snap.events()) {
+        assert_eq!(line, serde_json::to_string(&rec).unwrap());
+    }
+    let mut via_recorder = Vec::new();
+    r.write_jsonl(&mut via_recorder).unwrap();
+    assert_eq!(read_jsonl(&via_recorder[..]).unwrap(), back);
+}
+
+#[test]
+fn bad_jsonl_names_the_line_and_the_problem() {
+    let good = serde_json::to_string(&populated().snapshot().events()[0]).unwrap();
+    let cases = [
+        (format!("{good}\n\n{{\"id\": 1"), 3, "EOF"),
+        (
+            format!("{good}\n{}", good.replace("\"INFO\"", "\"LOUD\"")),
+            2,
+            "severity",
+        ),
+        (
+            format!(
+                "{good}\n{}",
+                good.replace("\"timestamp\":\"", "\"timestamp\":\"x")
+            ),
+            2,
+            "timestamp",
+        ),
+        (
+            format!("{}\n", good.replace("\"event_type\"", "\"kind\"")),
+            1,
+            "kind",
+        ),
+        (format!("{good} trailing\n"), 1, "trailing"),
+        ("[1,2]\n".to_string(), 1, "timestamp"),
+    ];
+    for (input, line, what) in cases {
+        let err = read_jsonl(input.as_bytes()).unwrap_err();
+        assert_eq!(err.line(), Some(line), "{err}");
+        assert!(
+            err.to_string().contains(what),
+            "{err} should mention {what}"
+        );
+    }
+}
+
+#[test]
+fn bad_documents_get_typed_errors() {
+    let json = populated().export_json().unwrap();
+    let err =
+        Snapshot::from_json(&json.replace("flightring.snapshot", "something.else")).unwrap_err();
+    assert!(matches!(err, ImportError::Schema { .. }), "{err}");
+    let err = Snapshot::from_json(&json.replace("\"schema_version\":1", "\"schema_version\":99"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ImportError::Version {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+    let err = Snapshot::from_json(&json.replacen("\"WARNING\"", "\"LOUD\"", 1)).unwrap_err();
+    match &err {
+        ImportError::Invalid { path, message, .. } => {
+            assert!(
+                path.starts_with("events[") || path.starts_with("stats"),
+                "{path}"
+            );
+            assert!(message.contains("LOUD"), "{message}");
+        }
+        other => panic!("{other}"),
+    }
+    let err = Snapshot::from_json("not json").unwrap_err();
+    assert_eq!(err.line(), Some(1));
+    let err = Snapshot::from_json("{}").unwrap_err();
+    assert!(matches!(err, ImportError::Schema { .. }), "{err}");
+    assert!(Snapshot::from_reader(&b"{\"schema\":"[..]).is_err());
+}
+
+#[test]
+fn export_to_a_failing_writer_is_an_io_error_and_loses_nothing() {
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::StorageFull,
+                "disk full",
+            ))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let r = populated();
+    let before = r.snapshot().len();
+    let err = r.write_json(Full).unwrap_err();
+    assert!(matches!(err, flightring::ExportError::Io(_)), "{err}");
+    assert!(r.write_jsonl(Full).is_err());
+    assert_eq!(r.snapshot().len(), before, "a failed export loses nothing");
+}
+
+#[test]
+fn a_large_export_streams_whole() {
+    let r = Recorder::builder().capacity(65_536).build().unwrap();
+    for i in 0..100_000u64 {
+        r.record(
+            &Event::new("k", Severity::Info)
+                .peer("p")
+                .message("m")
+                .field("i", i),
+        );
+    }
+    let snap = r.snapshot();
+    let mut out = Vec::new();
+    snap.write_json(&mut out).unwrap();
+    let loaded = Snapshot::from_reader(&out[..]).unwrap();
+    assert_eq!(loaded.len(), snap.len());
+    assert!(snap.len() > 60_000);
+}
