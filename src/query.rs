@@ -157,22 +157,10 @@ pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
         let head = shard.head();
         let slots = shard.slots() as u64;
         let mut found = 0usize;
-        // Writers sharing a shard can leave the head hint a few positions behind the
-        // newest event: look just past it first, then walk back one full lap.
-        let ahead = (0..8u64).map(|k| (head + k, true));
-        let back = (1..=slots)
-            .filter_map(|k| head.checked_sub(k))
-            .map(|p| (p, false));
-        for (p, must_be_ahead) in ahead.chain(back) {
+        for p in (1..=slots).filter_map(|k| head.checked_sub(k)) {
             let Some(pos) = shard.read(p as usize, &mut w) else {
                 continue;
             };
-            if must_be_ahead && pos < head {
-                continue;
-            }
-            if !must_be_ahead && pos >= head {
-                continue; // seen among the positions past the hint
-            }
             for (i, x) in w.iter().enumerate() {
                 b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
             }

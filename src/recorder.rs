@@ -109,6 +109,8 @@ pub(crate) struct Inner {
     pub(crate) expired: AtomicU64,
     /// Events killed by `clear()`.
     pub(crate) cleared: AtomicU64,
+    /// The largest `overwritten` figure reported so far (see `totals`).
+    overwritten_seen: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) cal: &'static Calibration,
     /// Payload bytes per slot (`slot_bytes − 8`).
@@ -232,6 +234,7 @@ impl Recorder {
             peers: Peers::new(config.max_peers),
             expired: AtomicU64::new(0),
             cleared: AtomicU64::new(0),
+            overwritten_seen: AtomicU64::new(0),
             started,
             cal,
             payload_bytes: config.slot_bytes - 8,
@@ -750,6 +753,13 @@ impl Inner {
     }
 
     /// Sums every counter.
+    ///
+    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::ring`]). A
+    /// writer bumps fresh/reused before its event count (Release), and this reads the
+    /// counts (Acquire) before fresh/reused; so any claim whose fresh/reused bump is
+    /// missed here is missing from the counts too, and the derived figure can only fall
+    /// short of the truth, never exceed it. A high-water mark then keeps it from going
+    /// backwards between calls; at quiescence it is exact.
     pub(crate) fn totals(&self) -> Totals {
         let rows = self.kinds.len();
         let overflow = self.config.max_kinds;
@@ -758,7 +768,7 @@ impl Inner {
         for (c, shard) in self.counters.iter().zip(self.ring.shards.iter()) {
             for row in (0..rows).chain(std::iter::once(overflow)) {
                 for (sev, total) in t.by_severity.iter_mut().enumerate() {
-                    *total += c.counts[row * 5 + sev].load(Ordering::Relaxed);
+                    *total += c.counts[row * 5 + sev].load(Ordering::Acquire);
                 }
             }
             t.truncated += c.misc.truncated.load(Ordering::Relaxed);
@@ -770,7 +780,11 @@ impl Inner {
             t.dropped += shard.dropped();
         }
         t.recorded = t.by_severity.iter().sum();
-        t.overwritten = t.recorded.saturating_sub(fresh + reused);
+        let derived = t.recorded.saturating_sub(fresh + reused);
+        t.overwritten = self
+            .overwritten_seen
+            .fetch_max(derived, Ordering::Relaxed)
+            .max(derived);
         t.expired = self.expired.load(Ordering::Relaxed);
         t.cleared = self.cleared.load(Ordering::Relaxed);
         t

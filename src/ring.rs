@@ -3,14 +3,13 @@
 //!
 //! # Claiming a slot
 //!
-//! A writer reads its shard's `head` hint (the next position to try), claims the slot
-//! `pos % slots` for `pos` by CAS on its sequence word (see [`crate::slot`]), writes the
-//! payload, publishes, and stores `head = pos + 1`. With one writer per shard (the
-//! usual case: writers pick a shard per thread) that is one atomic read-modify-write per
-//! event and no contention. When writers share a shard, one may lose the CAS or find the
-//! hint stale; it moves to the next position and tries again, a bounded number of
-//! times, then drops the event and counts it. Positions skipped that way stay holes:
-//! no event has them.
+//! A writer takes the next position of its shard with one `fetch_add` on `head`, then
+//! claims the slot `pos % slots` for it by CAS on the slot's sequence word (see
+//! [`crate::slot`]), writes the payload and publishes. Writers that share a shard get
+//! distinct positions from the `fetch_add`, so they never compete for a slot; the CAS
+//! fails only when a writer was lapped — preempted for a whole turn of the ring, so
+//! that the writer one lap ahead (or behind) holds the slot. The lapped writer drops
+//! its event and counts it; it never waits.
 //!
 //! # Accounting
 //!
@@ -20,28 +19,26 @@
 //!
 //! # Memory ordering
 //!
-//! `head` is a hint only (Relaxed); correctness rests on the sequence word protocol of
-//! [`crate::slot`]. Counters are Relaxed: they are statistics, exact at quiescence.
+//! `head` hands out positions (Relaxed: it orders nothing; the sequence word protocol
+//! of [`crate::slot`] does). Counters are Relaxed: statistics, exact at quiescence.
 
 use crossbeam_utils::CachePadded;
 
-use crate::slot::{Busy, Claimed, Slot};
+use crate::slot::{Claimed, Slot};
 use crate::sync::{AtomicU64, Ordering};
-
-/// How many positions a writer tries before dropping its event.
-const MAX_ATTEMPTS: usize = 8;
 
 /// The fields a shard's writers touch on every event, on their own cache line.
 #[derive(Debug)]
 struct WriterState {
-    /// The next position to try; `head ≤ (newest written position) + writers`. A hint:
-    /// it can briefly go back when writers share the shard.
+    /// The next position to hand out; every position below it has been claimed by
+    /// exactly one writer. Only grows.
     head: AtomicU64,
     /// Claims that found a never-written slot, `0..=slots`.
     fresh: AtomicU64,
     /// Claims that found a dead (expired or cleared) slot.
     reused: AtomicU64,
-    /// Events dropped after `MAX_ATTEMPTS` failed claims.
+    /// Events dropped because their slot was still owned by a writer a full lap
+    /// behind, or already held a newer event (the writer itself was lapped).
     dropped: AtomicU64,
 }
 
@@ -114,39 +111,37 @@ impl Shard {
 
     /// Writes one event's payload (`payload.len()` a multiple of 8, at most
     /// `payload_words() * 8`), returning its position and what it replaced, or `None`
-    /// if it was dropped (counted). Never waits.
+    /// if it was dropped (counted) because a writer lapped by a full turn of the ring
+    /// still owns the slot. Never waits.
     #[inline]
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
         let st = &*self.state;
-        let mut pos = st.head.load(Ordering::Relaxed);
-        for _ in 0..MAX_ATTEMPTS {
-            let slot = self.slot(pos as usize);
-            match slot.claim(pos) {
-                Ok(claimed) => {
-                    for (i, chunk) in payload.chunks_exact(8).enumerate() {
-                        let mut w = [0u8; 8];
-                        w.copy_from_slice(chunk);
-                        slot.store(i, u64::from_le_bytes(w));
-                    }
-                    slot.publish(pos);
-                    st.head.store(pos + 1, Ordering::Relaxed);
-                    match claimed {
-                        Claimed::Fresh => {
-                            st.fresh.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Claimed::Reused => {
-                            st.reused.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Claimed::Overwrote => {}
-                    }
-                    return Some((pos, claimed));
+        let pos = st.head.fetch_add(1, Ordering::Relaxed);
+        let slot = self.slot(pos as usize);
+        match slot.claim(pos) {
+            Ok(claimed) => {
+                for (i, chunk) in payload.chunks_exact(8).enumerate() {
+                    let mut w = [0u8; 8];
+                    w.copy_from_slice(chunk);
+                    slot.store(i, u64::from_le_bytes(w));
                 }
-                Err(Busy::Newer(p)) => pos = p + 1,
-                Err(Busy::Writing) => pos += 1,
+                slot.publish(pos);
+                match claimed {
+                    Claimed::Fresh => {
+                        st.fresh.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Claimed::Reused => {
+                        st.reused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Claimed::Overwrote => {}
+                }
+                Some((pos, claimed))
+            }
+            Err(_) => {
+                st.dropped.fetch_add(1, Ordering::Relaxed);
+                None
             }
         }
-        st.dropped.fetch_add(1, Ordering::Relaxed);
-        None
     }
 
     /// Copies slot `idx`'s payload into `out` if it holds a complete event; returns the

@@ -49,9 +49,11 @@ impl ShardCounters {
         }
     }
 
+    /// Counts a written event. Release: a reader that sees this count also sees the
+    /// ring's fresh/reused count the writer bumped before it (see `Inner::totals`).
     #[inline]
     pub(crate) fn count(&self, row: usize, severity: Severity) {
-        self.counts[row * 5 + severity as usize].fetch_add(1, Ordering::Relaxed);
+        self.counts[row * 5 + severity as usize].fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
