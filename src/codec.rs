@@ -14,11 +14,18 @@
 //!     14     2  message length in bytes
 //!     16     …  [kind length u8, kind bytes]   only with flag bit 1
 //!               peer bytes, message bytes,
-//!               fields: key length u8, tag u8, key bytes, value
-//!                 tag 0 str  : length u16, bytes
-//!                 tag 1 i64, 2 u64, 3 f64 : 8 bytes
-//!                 tag 4 bool : 1 byte
+//!               fields, each:
+//!                 1 byte   tag << 5 | key length (31: a length byte follows)
+//!                 key bytes
+//!                 value    tag 0 str:   length (1 byte, or 255 then u16), bytes
+//!                          tag 1 i64:   zigzag LEB128 varint
+//!                          tag 2 u64:   LEB128 varint
+//!                          tag 3 f64:   8 bytes
+//!                          tag 4 false, tag 5 true: nothing
 //! ```
+//!
+//! A typical event — a 20-byte peer id, a 40-byte message, an address string and a
+//! size — takes about 110 bytes, so it fits a 128-byte slot whole.
 //!
 //! # Truncation
 //!
@@ -43,7 +50,10 @@ const TAG_STR: u8 = 0;
 const TAG_I64: u8 = 1;
 const TAG_U64: u8 = 2;
 const TAG_F64: u8 = 3;
-const TAG_BOOL: u8 = 4;
+const TAG_FALSE: u8 = 4;
+const TAG_TRUE: u8 = 5;
+/// Key lengths from this up take a length byte after the tag byte.
+const LONG_KEY: usize = 31;
 
 /// What [`encode`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +76,36 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..n]
 }
 
+#[inline]
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+#[inline]
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+#[inline]
+fn key_size(key: &str) -> usize {
+    key.len() + if key.len() >= LONG_KEY { 2 } else { 1 }
+}
+
+#[inline]
+fn str_size(n: usize) -> usize {
+    n + if n < 255 { 1 } else { 3 }
+}
+
+/// Bytes field `(key, v)` takes (keys at most 255 bytes, strings at most 65535).
+#[inline]
 fn field_size(key: &str, v: &FieldValue<'_>) -> usize {
-    2 + key.len()
+    key_size(key)
         + match v {
-            FieldValue::Str(s) => 2 + s.len(),
-            FieldValue::Bool(_) => 1,
-            _ => 8,
+            FieldValue::Str(s) => str_size(s.len()),
+            FieldValue::I64(v) => varint_len(zigzag(*v)),
+            FieldValue::U64(v) => varint_len(*v),
+            FieldValue::F64(_) => 8,
+            FieldValue::Bool(_) => 0,
         }
 }
 
@@ -86,12 +120,115 @@ impl Writer<'_> {
         self.out[self.at..self.at + b.len()].copy_from_slice(b);
         self.at += b.len();
     }
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.out[self.at] = b;
+        self.at += 1;
+    }
+
+    #[inline]
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.byte(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.byte(v as u8);
+    }
+
+    /// Writes one field; the caller checked it fits (`field_size`).
+    #[inline]
+    fn field(&mut self, key: &str, value: FieldValue<'_>) {
+        let tag = match value {
+            FieldValue::Str(_) => TAG_STR,
+            FieldValue::I64(_) => TAG_I64,
+            FieldValue::U64(_) => TAG_U64,
+            FieldValue::F64(_) => TAG_F64,
+            FieldValue::Bool(false) => TAG_FALSE,
+            FieldValue::Bool(true) => TAG_TRUE,
+        };
+        if key.len() >= LONG_KEY {
+            self.byte(tag << 5 | LONG_KEY as u8);
+            self.byte(key.len() as u8);
+        } else {
+            self.byte(tag << 5 | key.len() as u8);
+        }
+        self.bytes(key.as_bytes());
+        match value {
+            FieldValue::Str(s) => {
+                if s.len() < 255 {
+                    self.byte(s.len() as u8);
+                } else {
+                    self.byte(255);
+                    self.bytes(&(s.len() as u16).to_le_bytes());
+                }
+                self.bytes(s.as_bytes());
+            }
+            FieldValue::I64(v) => self.varint(zigzag(v)),
+            FieldValue::U64(v) => self.varint(v),
+            FieldValue::F64(v) => self.bytes(&v.to_bits().to_le_bytes()),
+            FieldValue::Bool(_) => {}
+        }
+    }
 }
 
 /// Encodes `ev` with kind id `kind_id` ([`NO_ID`] to store the kind name inline) and
 /// raw timestamp `raw_ts` into `out`, which must be at least [`HEADER_BYTES`] + 8 long.
 /// Never panics for such an `out`; never allocates.
+#[inline]
 pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Encoded {
+    match encode_whole(ev, kind_id, raw_ts, out) {
+        Some(len) => Encoded {
+            len,
+            truncated: false,
+        },
+        None => encode_cut(ev, kind_id, raw_ts, out),
+    }
+}
+
+/// The common case: an event with an interned kind that fits whole. Writes it and
+/// returns the bytes used, or `None` (writing nothing) when it needs [`encode_cut`].
+#[inline]
+fn encode_whole(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Option<usize> {
+    if kind_id == NO_ID || ev.fields_dropped {
+        return None;
+    }
+    let peer = ev.peer.unwrap_or("").as_bytes();
+    let msg = ev.message.as_bytes();
+    let fields = ev.field_slice();
+    let mut need = HEADER_BYTES + peer.len() + msg.len();
+    for (k, v) in fields {
+        if k.len() > 255 || matches!(v, FieldValue::Str(s) if s.len() > usize::from(u16::MAX)) {
+            return None;
+        }
+        need += field_size(k, v);
+    }
+    if need > out.len() || peer.len() > 255 || msg.len() > usize::from(u16::MAX) {
+        return None;
+    }
+    let out = &mut out[..need];
+    out[0..8].copy_from_slice(&raw_ts.to_le_bytes());
+    out[8..10].copy_from_slice(&kind_id.to_le_bytes());
+    out[10] = ev.severity as u8;
+    out[11] = if ev.peer.is_some() { FLAG_PEER } else { 0 };
+    out[12] = peer.len() as u8;
+    out[13] = fields.len() as u8;
+    out[14..16].copy_from_slice(&(msg.len() as u16).to_le_bytes());
+    let mut w = Writer {
+        out,
+        at: HEADER_BYTES,
+    };
+    w.bytes(peer);
+    w.bytes(msg);
+    for &(key, value) in fields {
+        w.field(key, value);
+    }
+    Some(need)
+}
+
+/// Encodes an event that does not fit whole (or whose kind is stored inline),
+/// truncating as the module docs describe.
+fn encode_cut(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Encoded {
     debug_assert!(out.len() >= HEADER_BYTES + 8);
     let mut truncated = ev.fields_dropped;
     let mut flags = 0u8;
@@ -122,7 +259,7 @@ pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) 
     w.bytes(peer.as_bytes());
     avail -= peer.len();
 
-    let fields = &ev.fields[..usize::from(ev.nfields)];
+    let fields = ev.field_slice();
     let fields_size: usize = fields.iter().map(|(k, v)| field_size(k, v)).sum();
     let message = ev.message;
     let msg_budget = if message.len() + fields_size <= avail {
@@ -150,9 +287,10 @@ pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) 
         } else {
             truncated = true;
             if let FieldValue::Str(s) = value {
-                let fixed = 2 + key.len() + 2;
+                let fixed = key_size(key) + 1;
                 if field_space > fixed {
-                    let c = cut(s, field_space - fixed);
+                    // A cut string under 255 bytes takes a one-byte length.
+                    let c = cut(s, (field_space - fixed).min(254));
                     kept[nkept] = (key, FieldValue::Str(c));
                     nkept += 1;
                     field_space -= fixed + c.len();
@@ -165,25 +303,7 @@ pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) 
     truncated |= msg.len() < message.len();
     w.bytes(msg.as_bytes());
     for &(key, value) in &kept[..nkept] {
-        let tag = match value {
-            FieldValue::Str(_) => TAG_STR,
-            FieldValue::I64(_) => TAG_I64,
-            FieldValue::U64(_) => TAG_U64,
-            FieldValue::F64(_) => TAG_F64,
-            FieldValue::Bool(_) => TAG_BOOL,
-        };
-        w.bytes(&[key.len() as u8, tag]);
-        w.bytes(key.as_bytes());
-        match value {
-            FieldValue::Str(s) => {
-                w.bytes(&(s.len() as u16).to_le_bytes());
-                w.bytes(s.as_bytes());
-            }
-            FieldValue::I64(v) => w.bytes(&v.to_le_bytes()),
-            FieldValue::U64(v) => w.bytes(&v.to_le_bytes()),
-            FieldValue::F64(v) => w.bytes(&v.to_bits().to_le_bytes()),
-            FieldValue::Bool(v) => w.bytes(&[u8::from(v)]),
-        }
+        w.field(key, value);
     }
     if truncated {
         flags |= FLAG_TRUNCATED;
@@ -215,6 +335,9 @@ pub enum CodecError {
     /// More than the allowed number of fields.
     #[error("too many fields: {0}")]
     Fields(u8),
+    /// A varint runs past 64 bits.
+    #[error("varint longer than 64 bits")]
+    Varint,
     /// A string is not UTF-8.
     #[error("string is not valid UTF-8")]
     Utf8,
@@ -288,6 +411,18 @@ impl<'a> Reader<'a> {
     fn str(&mut self, n: usize) -> Result<&'a str, CodecError> {
         std::str::from_utf8(self.take(n)?).map_err(|_| CodecError::Utf8)
     }
+    fn varint(&mut self) -> Result<u64, CodecError> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CodecError::Varint)
+    }
+
     fn u64(&mut self) -> Result<u64, CodecError> {
         let mut w = [0u8; 8];
         w.copy_from_slice(self.take(8)?);
@@ -332,18 +467,30 @@ pub(crate) fn decode(b: &[u8]) -> Result<Decoded<'_>, CodecError> {
     let message = r.str(usize::from(header.msg_len))?;
     let mut fields = [("", FieldValue::Bool(false)); MAX_FIELDS];
     for slot in fields.iter_mut().take(usize::from(header.nfields)) {
-        let klen = r.u8()?;
-        let tag = r.u8()?;
-        let key = r.str(usize::from(klen))?;
+        let first = r.u8()?;
+        let (tag, short) = (first >> 5, usize::from(first & 31));
+        let klen = if short == LONG_KEY {
+            usize::from(r.u8()?)
+        } else {
+            short
+        };
+        let key = r.str(klen)?;
         let value = match tag {
             TAG_STR => {
-                let n = u16::from_le_bytes([r.u8()?, r.u8()?]);
-                FieldValue::Str(r.str(usize::from(n))?)
+                let n = match r.u8()? {
+                    255 => usize::from(u16::from_le_bytes([r.u8()?, r.u8()?])),
+                    n => usize::from(n),
+                };
+                FieldValue::Str(r.str(n)?)
             }
-            TAG_I64 => FieldValue::I64(r.u64()? as i64),
-            TAG_U64 => FieldValue::U64(r.u64()?),
+            TAG_I64 => {
+                let z = r.varint()?;
+                FieldValue::I64(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            TAG_U64 => FieldValue::U64(r.varint()?),
             TAG_F64 => FieldValue::F64(f64::from_bits(r.u64()?)),
-            TAG_BOOL => FieldValue::Bool(r.u8()? != 0),
+            TAG_FALSE => FieldValue::Bool(false),
+            TAG_TRUE => FieldValue::Bool(true),
             t => return Err(CodecError::Tag(t)),
         };
         *slot = (key, value);
@@ -378,6 +525,7 @@ mod tests {
             .field("size", 1024u64);
         let (e, buf) = round_trip(&ev, 3, 120);
         assert!(!e.truncated, "{e:?}");
+        assert!(e.len <= 112, "typical events leave room: {}", e.len);
         let d = decode(&buf).unwrap();
         assert_eq!(d.header.raw_ts, 42);
         assert_eq!(d.header.kind_id, 3);
@@ -460,6 +608,38 @@ mod tests {
         let (e, buf) = round_trip(&ev, 1, 248);
         assert!(e.truncated);
         assert_eq!(decode(&buf).unwrap().nfields, MAX_FIELDS);
+    }
+
+    #[test]
+    fn long_keys_extreme_numbers_and_long_strings_round_trip() {
+        let key = "k".repeat(200);
+        let val = "v".repeat(300);
+        let ev = Event::new("k", Severity::Info)
+            .field(&key, i64::MIN)
+            .field("max", u64::MAX)
+            .field("neg", -1i64)
+            .field("zero", 0u64)
+            .field("nan", f64::NEG_INFINITY)
+            .field("s", val.as_str())
+            .field("f", false);
+        let (e, buf) = round_trip(&ev, 1, 1016);
+        assert!(!e.truncated);
+        let d = decode(&buf).unwrap();
+        assert_eq!(d.fields()[0], (key.as_str(), FieldValue::I64(i64::MIN)));
+        assert_eq!(d.fields()[1].1, FieldValue::U64(u64::MAX));
+        assert_eq!(d.fields()[2].1, FieldValue::I64(-1));
+        assert_eq!(d.fields()[3].1, FieldValue::U64(0));
+        assert_eq!(d.fields()[4].1, FieldValue::F64(f64::NEG_INFINITY));
+        assert_eq!(d.fields()[5].1, FieldValue::Str(&val));
+        assert_eq!(d.fields()[6].1, FieldValue::Bool(false));
+        assert_eq!(
+            e.len,
+            HEADER_BYTES
+                + ev.field_slice()
+                    .iter()
+                    .map(|(k, v)| field_size(k, v))
+                    .sum::<usize>()
+        );
     }
 
     #[test]

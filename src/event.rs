@@ -2,6 +2,7 @@
 //! get back ([`EventRecord`], owned).
 
 use std::fmt;
+use std::mem::MaybeUninit;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -94,8 +95,10 @@ pub struct Event<'a> {
     pub(crate) severity: Severity,
     pub(crate) peer: Option<&'a str>,
     pub(crate) message: &'a str,
-    pub(crate) fields: [(&'a str, FieldValue<'a>); MAX_FIELDS],
-    /// Number of used entries in `fields`, `0..=MAX_FIELDS`.
+    /// Entries `0..nfields` are initialised; the rest are not (so building an event does
+    /// not zero 320 bytes it will mostly not use).
+    fields: [MaybeUninit<(&'a str, FieldValue<'a>)>; MAX_FIELDS],
+    /// Number of initialised entries in `fields`, `0..=MAX_FIELDS`; only grows.
     pub(crate) nfields: u8,
     /// More than `MAX_FIELDS` fields were added; the extra ones were dropped.
     pub(crate) fields_dropped: bool,
@@ -122,7 +125,7 @@ impl<'a> Event<'a> {
             severity,
             peer: None,
             message: "",
-            fields: [("", FieldValue::Bool(false)); MAX_FIELDS],
+            fields: [MaybeUninit::uninit(); MAX_FIELDS],
             nfields: 0,
             fields_dropped: false,
         }
@@ -147,7 +150,7 @@ impl<'a> Event<'a> {
     #[inline]
     pub fn field(mut self, key: &'a str, value: impl Into<FieldValue<'a>>) -> Self {
         if usize::from(self.nfields) < MAX_FIELDS {
-            self.fields[usize::from(self.nfields)] = (key, value.into());
+            self.fields[usize::from(self.nfields)] = MaybeUninit::new((key, value.into()));
             self.nfields += 1;
         } else {
             self.fields_dropped = true;
@@ -167,7 +170,19 @@ impl<'a> Event<'a> {
 
     /// The fields added so far, in order.
     pub fn fields(&self) -> impl Iterator<Item = (&'a str, FieldValue<'a>)> + '_ {
-        self.fields[..usize::from(self.nfields)].iter().copied()
+        self.field_slice().iter().copied()
+    }
+
+    /// The fields added so far, as a slice.
+    #[inline]
+    pub(crate) fn field_slice(&self) -> &[(&'a str, FieldValue<'a>)] {
+        let n = usize::from(self.nfields).min(MAX_FIELDS);
+        // SAFETY: `field` writes entry `nfields` before incrementing `nfields`, and
+        // nothing ever un-writes an entry, so entries `0..nfields` are initialised;
+        // `MaybeUninit<T>` has the layout of `T`, so the prefix is a valid `[T]`.
+        unsafe {
+            std::slice::from_raw_parts(self.fields.as_ptr().cast::<(&'a str, FieldValue<'a>)>(), n)
+        }
     }
 }
 
@@ -178,7 +193,7 @@ impl fmt::Debug for Event<'_> {
             .field("severity", &self.severity)
             .field("peer", &self.peer)
             .field("message", &self.message)
-            .field("fields", &&self.fields[..usize::from(self.nfields)])
+            .field("fields", &self.field_slice())
             .finish()
     }
 }

@@ -54,23 +54,28 @@ const EPOCH_SHIFT: u32 = 16;
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's number, assigned on its first event; its shard is this modulo the
-    /// shard count.
-    static THREAD_NO: Cell<usize> = const { Cell::new(usize::MAX) };
+    /// This thread's number (assigned on its first event) and the raw time of its last
+    /// event; see `Inner::shard_for_write`.
+    static THREAD: Cell<(usize, u64)> = const { Cell::new((usize::MAX, 0)) };
+}
+
+#[inline]
+fn thread_state() -> (usize, u64) {
+    THREAD.with(|c| {
+        let st = c.get();
+        if st.0 != usize::MAX {
+            st
+        } else {
+            let st = (NEXT_THREAD.fetch_add(1, Ordering::Relaxed), 0);
+            c.set(st);
+            st
+        }
+    })
 }
 
 #[inline]
 fn thread_no() -> usize {
-    THREAD_NO.with(|c| {
-        let n = c.get();
-        if n != usize::MAX {
-            n
-        } else {
-            let n = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
-            c.set(n);
-            n
-        }
-    })
+    thread_state().0
 }
 
 /// A window sample: the totals at one moment.
@@ -668,14 +673,17 @@ impl Inner {
         }
     }
 
-    /// The shard the calling thread writes to at raw time `raw`: its thread number plus
-    /// the time epoch (`raw >> EPOCH_SHIFT`, about 22 µs of TSC ticks), modulo the
-    /// shard count. Threads with different numbers (modulo the count) are on different
-    /// shards at any moment, as with a fixed shard per thread, yet a thread moves over
-    /// every shard in turn, so one busy thread is not confined to `capacity / shards`.
+    /// The shard the calling thread writes to: its thread number plus the time epoch
+    /// (`raw >> EPOCH_SHIFT`, about 22 µs of TSC ticks) of its previous event, modulo
+    /// the shard count. Threads with different numbers (modulo the count) are on
+    /// different shards at any moment, as with a fixed shard per thread, yet a thread
+    /// moves over every shard in turn, so one busy thread is not confined to
+    /// `capacity / shards`. Using the previous event's time (kept in the thread-local)
+    /// lets the clock read of this event overlap with encoding instead of gating it.
     #[inline]
-    fn shard_at(&self, raw: u64) -> usize {
-        let n = thread_no().wrapping_add((raw >> EPOCH_SHIFT) as usize);
+    fn shard_for_write(&self) -> usize {
+        let (no, last) = thread_state();
+        let n = no.wrapping_add((last >> EPOCH_SHIFT) as usize);
         match self.shard_mask {
             Some(m) => n & m,
             None => n % self.config.shards,
@@ -684,8 +692,9 @@ impl Inner {
 
     #[inline]
     fn write(&self, ev: &Event<'_>, kind: u16) {
+        let shard = self.shard_for_write();
         let raw = clock::now_raw();
-        let shard = self.shard_at(raw);
+        THREAD.with(|c| c.set((c.get().0, raw)));
         match self.payload_bytes {
             120 => self.write_n::<120>(shard, raw, ev, kind),
             56 => self.write_n::<56>(shard, raw, ev, kind),

@@ -120,11 +120,7 @@ impl Shard {
         let slot = self.slot(pos as usize);
         match slot.claim(pos) {
             Ok(claimed) => {
-                for (i, chunk) in payload.chunks_exact(8).enumerate() {
-                    let mut w = [0u8; 8];
-                    w.copy_from_slice(chunk);
-                    slot.store(i, u64::from_le_bytes(w));
-                }
+                slot.store_all(payload);
                 slot.publish(pos);
                 match claimed {
                     Claimed::Fresh => {
