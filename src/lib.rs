@@ -31,6 +31,7 @@
 //! | build and configure | [`Recorder::builder`], [`Builder`], [`Config`], [`ConfigError`] |
 //! | record | [`Recorder::record`], [`Event`], [`Kind`], [`Recorder::peer_connected`], [`Recorder::message`], [`Recorder::error`], [`Recorder::observe`] |
 //! | read | [`Recorder::snapshot`], [`Snapshot`], [`Recorder::query`], [`Query`], [`EventRecord`] |
+//! | follow | [`Recorder::cursor`], [`Cursor`]: each new event once, losses counted |
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
@@ -43,6 +44,7 @@
 mod clock;
 mod codec;
 mod config;
+mod cursor;
 mod event;
 mod export;
 mod health;
@@ -62,6 +64,7 @@ mod sync;
 pub use clock::{ParseTimestampError, Timestamp};
 pub use codec::CodecError;
 pub use config::{Builder, Config, ConfigError, MAX_CAPACITY, SLOT_SIZES};
+pub use cursor::{Batch, Cursor};
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
 pub use export::{read_jsonl, ExportError, ImportError, SCHEMA, SCHEMA_VERSION};
 pub use health::{Health, HealthFigures, HealthStatus, HealthThresholds};
@@ -78,7 +81,7 @@ pub use stats::{Rejected, Stats, WindowStats};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::ring::Shard;
-    pub use crate::slot::Claimed;
+    pub use crate::slot::{Claimed, ReadAt};
 
     /// Encodes `ev` into `out` the way the record path does; returns (bytes used,
     /// truncated).

@@ -24,7 +24,7 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::slot::{Claimed, Slot};
+use crate::slot::{Claimed, ReadAt, Slot};
 use crate::sync::{AtomicU64, Ordering};
 
 /// The fields a shard's writers touch on every event, on their own cache line.
@@ -145,6 +145,12 @@ impl Shard {
     #[inline]
     pub fn read(&self, idx: usize, out: &mut [u64]) -> Option<u64> {
         self.slot(idx).read(out)
+    }
+
+    /// Reads the event at position `pos` (see [`ReadAt`]).
+    #[inline]
+    pub fn read_at(&self, pos: u64, out: &mut [u64]) -> ReadAt {
+        self.slot(pos as usize).read_at(pos, out)
     }
 
     /// Kills the event in slot `idx` if `pred(raw timestamp)`; returns its position.

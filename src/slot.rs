@@ -88,6 +88,19 @@ pub(crate) enum Busy {
     Writing,
 }
 
+/// What a slot holds for a position a follower asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAt {
+    /// The event at that position, copied whole.
+    Ready,
+    /// A newer event: the asked-for one was overwritten (or never written and skipped).
+    Gone,
+    /// The event at that position expired or was cleared.
+    Dead,
+    /// Not written yet (or still being written), or the slot holds an older event.
+    Pending,
+}
+
 /// A view of one slot: its sequence word and payload words.
 #[derive(Clone, Copy)]
 pub(crate) struct Slot<'a> {
@@ -192,6 +205,33 @@ impl Slot<'_> {
             .compare_exchange(s1, seq(pos, DEAD), Ordering::Relaxed, Ordering::Relaxed)
             .ok()
             .map(|_| pos)
+    }
+
+    /// Reads the event at position `pos` specifically (a follower's read): copies it
+    /// into `out` if the slot holds it complete, else says what the slot holds.
+    #[inline]
+    pub(crate) fn read_at(&self, pos: u64, out: &mut [u64]) -> ReadAt {
+        for _ in 0..2 {
+            let s1 = self.seq.load(Ordering::Acquire);
+            match (pos_of(s1), s1 & STATE_MASK) {
+                (Some(p), _) if p > pos => return ReadAt::Gone,
+                (Some(p), DEAD) if p == pos => return ReadAt::Dead,
+                (Some(p), READY) if p == pos => {}
+                _ => return ReadAt::Pending,
+            }
+            for (o, w) in out.iter_mut().zip(self.payload) {
+                *o = w.load(Ordering::Relaxed);
+            }
+            fence(Ordering::Acquire);
+            if self.seq.load(Ordering::Relaxed) == s1 {
+                return ReadAt::Ready;
+            }
+        }
+        // Changed twice while being copied: it can only have been overwritten or killed.
+        match pos_of(self.seq.load(Ordering::Acquire)) {
+            Some(p) if p > pos => ReadAt::Gone,
+            _ => ReadAt::Dead,
+        }
     }
 
     /// The position of the complete event in the slot, without copying it.
