@@ -243,6 +243,15 @@ pub(crate) fn evaluate(
     }
 }
 
+/// Adds a Degraded reason (keeping an Unhealthy verdict Unhealthy).
+pub(crate) fn add_degraded(h: &mut Health, reason: String) {
+    if h.status == HealthStatus::Healthy {
+        h.status = HealthStatus::Degraded;
+        h.message = format!("degraded: {reason}");
+    }
+    h.reasons.push(reason);
+}
+
 /// Marks a published verdict as stale when the sampler has not run for too long.
 pub(crate) fn mark_stalled(
     h: &mut Health,
@@ -257,11 +266,7 @@ pub(crate) fn mark_stalled(
             age.as_secs_f64(),
             interval.as_secs_f64()
         );
-        if h.status == HealthStatus::Healthy {
-            h.status = HealthStatus::Degraded;
-            h.message = format!("degraded: {reason}");
-        }
-        h.reasons.push(reason);
+        add_degraded(h, reason);
     }
 }
 

@@ -44,6 +44,7 @@
 mod clock;
 mod codec;
 mod config;
+mod counters;
 mod cursor;
 mod event;
 mod export;
@@ -64,6 +65,7 @@ mod sync;
 pub use clock::{ParseTimestampError, Timestamp};
 pub use codec::CodecError;
 pub use config::{Builder, Config, ConfigError, MAX_CAPACITY, SLOT_SIZES};
+pub use counters::Counter;
 pub use cursor::{Batch, Cursor};
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
 pub use export::{read_jsonl, ExportError, ImportError, SCHEMA, SCHEMA_VERSION};

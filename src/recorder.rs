@@ -29,6 +29,7 @@ use crossbeam_utils::CachePadded;
 use crate::clock::{self, Calibration, Timestamp};
 use crate::codec;
 use crate::config::{Builder, Config};
+use crate::counters::{self, Counter, NamedValues};
 use crate::event::{Direction, Event, EventRecord, KindRef};
 use crate::export::{self, ExportError};
 use crate::health::{self, Health};
@@ -107,6 +108,13 @@ pub(crate) struct Inner {
     msg_sizes: Box<[OnceLock<AtomicHistogram>]>,
     /// Observations refused because the histogram table was full.
     histograms_refused: AtomicU64,
+    /// Named counters.
+    pub(crate) counters_named: NamedValues,
+    /// Named gauges (`f64` bits).
+    pub(crate) gauges: NamedValues,
+    /// Components' current faults, by component (e.g. an exporter's I/O error); each
+    /// makes health at least Degraded. Touched only by components and readers.
+    faults: Mutex<BTreeMap<String, String>>,
     /// Bytes held by histograms allocated so far.
     histogram_bytes: AtomicUsize,
     pub(crate) peers: Peers,
@@ -235,6 +243,9 @@ impl Recorder {
                 .map(|_| OnceLock::new())
                 .collect(),
             histograms_refused: AtomicU64::new(0),
+            counters_named: NamedValues::new(config.max_histograms * 4),
+            gauges: NamedValues::new(config.max_histograms * 4),
+            faults: Mutex::new(BTreeMap::new()),
             histogram_bytes: AtomicUsize::new(0),
             peers: Peers::new(config.max_peers),
             expired: AtomicU64::new(0),
@@ -424,6 +435,75 @@ impl Recorder {
             .map(|h| h.to_hdr().0)
     }
 
+    /// Adds `n` to the named counter `name` (created at zero on first use). Lock-free.
+    #[inline]
+    pub fn add(&self, name: &str, n: u64) {
+        if let Some(c) = self.inner.counters_named.cell(name) {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
+    /// A cached handle for the named counter `name`.
+    pub fn counter(&self, name: &str) -> Counter {
+        let _ = self.inner.counters_named.cell(name);
+        Counter {
+            rec: self.clone(),
+            name: Arc::from(name),
+        }
+    }
+
+    /// The named counter's value, if it exists.
+    pub fn counter_value(&self, name: &str) -> Option<u64> {
+        self.inner
+            .counters_named
+            .get(name)
+            .map(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Sets the named gauge `name` to `v`.
+    #[inline]
+    pub fn set_gauge(&self, name: &str, v: f64) {
+        if let Some(c) = self.inner.gauges.cell(name) {
+            c.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Moves the named gauge `name` by `d` (negative to decrease).
+    #[inline]
+    pub fn add_gauge(&self, name: &str, d: f64) {
+        if let Some(c) = self.inner.gauges.cell(name) {
+            counters::add_f64(c, d);
+        }
+    }
+
+    /// The named gauge's value, if it exists.
+    pub fn gauge_value(&self, name: &str) -> Option<f64> {
+        self.inner
+            .gauges
+            .get(name)
+            .map(|c| f64::from_bits(c.load(Ordering::Relaxed)))
+    }
+
+    /// Reports that `component` (an exporter, a server) has a fault: health is at least
+    /// Degraded, with `"<component>: <reason>"` among its reasons, until
+    /// [`Recorder::clear_fault`]. Never touched by the record path.
+    pub fn set_fault(&self, component: &str, reason: impl Into<String>) {
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(component.to_owned(), reason.into());
+    }
+
+    /// Clears `component`'s fault.
+    pub fn clear_fault(&self, component: &str) {
+        self.inner
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(component);
+    }
+
     // ----------------------------------------------------------------- reading
 
     /// Copies every retained, unexpired event, merged from all shards in time order,
@@ -452,7 +532,9 @@ impl Recorder {
     pub fn health(&self) -> Health {
         let inner = &*self.inner;
         if inner.closed.load(Ordering::Acquire) {
-            return inner.evaluate_now();
+            let mut h = inner.evaluate_now();
+            inner.add_faults(&mut h);
+            return h;
         }
         let mut h = Health::clone(&inner.published.load());
         let last = Duration::from_nanos(inner.last_sample.load(Ordering::Relaxed));
@@ -463,6 +545,7 @@ impl Recorder {
             inner.config.health_interval,
             &inner.config.health,
         );
+        inner.add_faults(&mut h);
         h
     }
 
@@ -829,6 +912,13 @@ impl Inner {
         );
     }
 
+    fn add_faults(&self, h: &mut Health) {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        for (component, reason) in faults.iter() {
+            health::add_degraded(h, format!("{component}: {reason}"));
+        }
+    }
+
     /// The verdict computed now from the current totals and the window.
     fn evaluate_now(&self) -> Health {
         let totals = self.totals();
@@ -903,6 +993,8 @@ impl Inner {
             + (self.histograms.len() + self.msg_sizes.len())
                 * std::mem::size_of::<OnceLock<AtomicHistogram>>()
             + self.histogram_bytes.load(Ordering::Relaxed)
+            + self.counters_named.memory_bytes()
+            + self.gauges.memory_bytes()
     }
 
     pub(crate) fn stats(&self) -> Stats {
@@ -980,6 +1072,16 @@ impl Inner {
             memory_bytes: self.memory_bytes() as u64,
             histograms: summaries(&self.hist_names, &self.histograms),
             message_sizes: summaries(&self.msg_types, &self.msg_sizes),
+            counters: self
+                .counters_named
+                .entries()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            gauges: self
+                .gauges
+                .entries()
+                .map(|(k, v)| (k.to_owned(), f64::from_bits(v)))
+                .collect(),
         }
     }
 }

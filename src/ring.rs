@@ -27,6 +27,9 @@ use crossbeam_utils::CachePadded;
 use crate::slot::{Claimed, ReadAt, Slot};
 use crate::sync::{AtomicU64, Ordering};
 
+/// How many positions ahead a writer prefetches.
+const PREFETCH_AHEAD: u64 = 4;
+
 /// The fields a shard's writers touch on every event, on their own cache line.
 #[derive(Debug)]
 struct WriterState {
@@ -117,6 +120,7 @@ impl Shard {
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
         let st = &*self.state;
         let pos = st.head.fetch_add(1, Ordering::Relaxed);
+        self.prefetch_for_write(pos + PREFETCH_AHEAD);
         let slot = self.slot(pos as usize);
         match slot.claim(pos) {
             Ok(claimed) => {
@@ -138,6 +142,31 @@ impl Shard {
                 None
             }
         }
+    }
+
+    /// Asks the cache for the slot of position `pos` ahead of time: by the time this
+    /// shard's writer gets there, the lines are in its cache and its stores do not stall
+    /// on them (the locked claim of the next event would wait for those stores). The
+    /// hint is `prefetchw` where the build enables it, else `prefetcht0`, which brings a
+    /// line no other core holds in the exclusive state, ready to be written.
+    #[inline(always)]
+    fn prefetch_for_write(&self, pos: u64) {
+        #[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
+        {
+            use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
+            let start = self.base + (pos as usize & (self.slots - 1)) * self.words_per_slot;
+            let p = self.words[start..].as_ptr().cast::<i8>();
+            // SAFETY: SSE is part of the x86-64 baseline, and a prefetch is only a hint:
+            // it never faults and changes no program state, whatever the address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_ET0>(p);
+                if self.words_per_slot > 8 {
+                    _mm_prefetch::<_MM_HINT_ET0>(p.wrapping_add(64));
+                }
+            }
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(loom), not(miri))))]
+        let _ = pos;
     }
 
     /// Copies slot `idx`'s payload into `out` if it holds a complete event; returns the

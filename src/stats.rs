@@ -185,4 +185,10 @@ pub struct Stats {
     pub histograms: BTreeMap<String, HistogramSummary>,
     /// Message sizes in bytes by message type (from `Recorder::message`).
     pub message_sizes: BTreeMap<String, HistogramSummary>,
+    /// Named counters (`Recorder::add`).
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    /// Named gauges (`Recorder::set_gauge`).
+    #[serde(default)]
+    pub gauges: BTreeMap<String, f64>,
 }

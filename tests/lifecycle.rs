@@ -227,3 +227,41 @@ fn health_reflects_errors_criticals_and_recovers() {
     );
     assert!(h.message.contains("critical"));
 }
+
+#[test]
+fn named_counters_gauges_and_component_faults() {
+    let r = Recorder::builder().capacity(64).build().unwrap();
+    r.add("rpc.ok.mainnet", 3);
+    let c = r.counter("rpc.ok.mainnet");
+    c.increment();
+    c.add(2);
+    assert_eq!(c.value(), 6);
+    assert_eq!(r.counter_value("rpc.ok.mainnet"), Some(6));
+    assert_eq!(r.counter_value("never"), None);
+    r.set_gauge("queue.depth", 10.0);
+    r.add_gauge("queue.depth", -2.5);
+    assert_eq!(r.gauge_value("queue.depth"), Some(7.5));
+    let s = r.stats();
+    assert_eq!(s.counters["rpc.ok.mainnet"], 6);
+    assert_eq!(s.gauges["queue.depth"], 7.5);
+    let loaded = flightring::Snapshot::from_json(&r.export_json().unwrap()).unwrap();
+    assert_eq!(loaded.stats().counters["rpc.ok.mainnet"], 6);
+
+    assert_eq!(r.health().status, HealthStatus::Healthy);
+    r.set_fault(
+        "exporter",
+        "writing flight_recorder.jsonl: No space left on device",
+    );
+    let h = r.health();
+    assert_eq!(h.status, HealthStatus::Degraded);
+    assert!(
+        h.reasons.iter().any(|x| x.starts_with("exporter: writing")),
+        "{h:?}"
+    );
+    r.clear_fault("exporter");
+    assert_eq!(r.health().status, HealthStatus::Healthy);
+    // Counters are the program's own figures: kept whatever the event filters say.
+    r.set_enabled(false);
+    r.add("rpc.ok.mainnet", 1);
+    assert_eq!(r.counter_value("rpc.ok.mainnet"), Some(7));
+}
