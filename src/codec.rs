@@ -109,23 +109,11 @@ fn field_size(key: &str, v: &FieldValue<'_>) -> usize {
         }
 }
 
-struct Writer<'o> {
-    out: &'o mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    #[inline]
-    fn bytes(&mut self, b: &[u8]) {
-        self.out[self.at..self.at + b.len()].copy_from_slice(b);
-        self.at += b.len();
-    }
-
-    #[inline]
-    fn byte(&mut self, b: u8) {
-        self.out[self.at] = b;
-        self.at += 1;
-    }
+/// Where encoded bytes go: a byte slice ([`Writer`], for the truncating encoder and
+/// for tests), or straight into a slot's words ([`WordWriter`], the record path).
+pub(crate) trait Put {
+    fn byte(&mut self, b: u8);
+    fn bytes(&mut self, b: &[u8]);
 
     #[inline]
     fn varint(&mut self, mut v: u64) {
@@ -172,6 +160,124 @@ impl Writer<'_> {
     }
 }
 
+/// Writes into a byte slice.
+struct Writer<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Put for Writer<'_> {
+    #[inline]
+    fn bytes(&mut self, b: &[u8]) {
+        self.out[self.at..self.at + b.len()].copy_from_slice(b);
+        self.at += b.len();
+    }
+
+    #[inline]
+    fn byte(&mut self, b: u8) {
+        self.out[self.at] = b;
+        self.at += 1;
+    }
+}
+
+#[inline(always)]
+fn load8(s: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&s[..8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn load4(s: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&s[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// Up to 7 bytes as a little-endian word, without a byte loop: two overlapping 4-byte
+/// loads, or three byte loads for fewer than 4.
+#[inline(always)]
+fn load_partial(s: &[u8]) -> u64 {
+    let n = s.len();
+    if n >= 4 {
+        load4(s, 0) | (load4(s, n - 4) << (8 * (n - 4)))
+    } else if n > 0 {
+        u64::from(s[0])
+            | (u64::from(s[n / 2]) << (8 * (n / 2)))
+            | (u64::from(s[n - 1]) << (8 * (n - 1)))
+    } else {
+        0
+    }
+}
+
+/// Packs bytes into little-endian words and hands each complete word to `emit`, in
+/// order: the record path writes an event straight into its slot's atomic words this
+/// way, with no intermediate buffer. Produces exactly the words of the byte layout
+/// (tested against [`Writer`]).
+pub(crate) struct WordWriter<F: FnMut(u64)> {
+    emit: F,
+    /// Bytes gathered for the next word, `fill` of them.
+    acc: u64,
+    /// `0..8`.
+    fill: usize,
+}
+
+impl<F: FnMut(u64)> WordWriter<F> {
+    #[inline]
+    pub(crate) fn new(emit: F) -> Self {
+        WordWriter {
+            emit,
+            acc: 0,
+            fill: 0,
+        }
+    }
+
+    /// Emits the last, partial word (zero-padded).
+    #[inline]
+    pub(crate) fn finish(mut self) {
+        if self.fill > 0 {
+            (self.emit)(self.acc);
+        }
+    }
+}
+
+impl<F: FnMut(u64)> Put for WordWriter<F> {
+    #[inline(always)]
+    fn byte(&mut self, b: u8) {
+        self.acc |= u64::from(b) << (8 * self.fill);
+        self.fill += 1;
+        if self.fill == 8 {
+            (self.emit)(self.acc);
+            self.acc = 0;
+            self.fill = 0;
+        }
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, mut s: &[u8]) {
+        if self.fill != 0 {
+            let take = (8 - self.fill).min(s.len());
+            self.acc |= load_partial(&s[..take]) << (8 * self.fill);
+            self.fill += take;
+            s = &s[take..];
+            if self.fill < 8 {
+                return;
+            }
+            (self.emit)(self.acc);
+            self.acc = 0;
+            self.fill = 0;
+        }
+        while s.len() >= 8 {
+            (self.emit)(load8(s));
+            s = &s[8..];
+        }
+        if !s.is_empty() {
+            self.acc = load_partial(s);
+            self.fill = s.len();
+        }
+    }
+}
+
 /// Encodes `ev` with kind id `kind_id` ([`NO_ID`] to store the kind name inline) and
 /// raw timestamp `raw_ts` into `out`, which must be at least [`HEADER_BYTES`] + 8 long.
 /// Never panics for such an `out`; never allocates.
@@ -190,40 +296,54 @@ pub(crate) fn encode(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) 
 /// returns the bytes used, or `None` (writing nothing) when it needs [`encode_cut`].
 #[inline]
 fn encode_whole(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Option<usize> {
+    let need = plan_whole(ev, kind_id)?;
+    let out = out.get_mut(..need)?;
+    write_whole(ev, kind_id, raw_ts, &mut Writer { out, at: 0 });
+    Some(need)
+}
+
+/// The bytes `ev` takes if it can be encoded whole (interned kind, no field dropped,
+/// every length within its field's range), or `None`.
+#[inline]
+pub(crate) fn plan_whole(ev: &Event<'_>, kind_id: u16) -> Option<usize> {
     if kind_id == NO_ID || ev.fields_dropped {
         return None;
     }
-    let peer = ev.peer.unwrap_or("").as_bytes();
-    let msg = ev.message.as_bytes();
-    let fields = ev.field_slice();
-    let mut need = HEADER_BYTES + peer.len() + msg.len();
-    for (k, v) in fields {
+    let peer = ev.peer.unwrap_or("").len();
+    let msg = ev.message.len();
+    if peer > 255 || msg > usize::from(u16::MAX) {
+        return None;
+    }
+    let mut need = HEADER_BYTES + peer + msg;
+    for (k, v) in ev.field_slice() {
         if k.len() > 255 || matches!(v, FieldValue::Str(s) if s.len() > usize::from(u16::MAX)) {
             return None;
         }
         need += field_size(k, v);
     }
-    if need > out.len() || peer.len() > 255 || msg.len() > usize::from(u16::MAX) {
-        return None;
-    }
-    let out = &mut out[..need];
-    out[0..8].copy_from_slice(&raw_ts.to_le_bytes());
-    out[8..10].copy_from_slice(&kind_id.to_le_bytes());
-    out[10] = ev.severity as u8;
-    out[11] = if ev.peer.is_some() { FLAG_PEER } else { 0 };
-    out[12] = peer.len() as u8;
-    out[13] = fields.len() as u8;
-    out[14..16].copy_from_slice(&(msg.len() as u16).to_le_bytes());
-    let mut w = Writer {
-        out,
-        at: HEADER_BYTES,
-    };
-    w.bytes(peer);
-    w.bytes(msg);
-    for &(key, value) in fields {
-        w.field(key, value);
-    }
     Some(need)
+}
+
+/// Writes an event [`plan_whole`] accepted.
+#[inline]
+pub(crate) fn write_whole<P: Put>(ev: &Event<'_>, kind_id: u16, raw_ts: u64, p: &mut P) {
+    let peer = ev.peer.unwrap_or("").as_bytes();
+    let msg = ev.message.as_bytes();
+    let fields = ev.field_slice();
+    let flags = if ev.peer.is_some() { FLAG_PEER } else { 0 };
+    let header = u64::from(kind_id)
+        | u64::from(ev.severity as u8) << 16
+        | u64::from(flags) << 24
+        | (peer.len() as u64) << 32
+        | (fields.len() as u64) << 40
+        | (msg.len() as u64) << 48;
+    p.bytes(&raw_ts.to_le_bytes());
+    p.bytes(&header.to_le_bytes());
+    p.bytes(peer);
+    p.bytes(msg);
+    for &(key, value) in fields {
+        p.field(key, value);
+    }
 }
 
 /// Encodes an event that does not fit whole (or whose kind is stored inline),
@@ -640,6 +760,44 @@ mod tests {
                     .map(|(k, v)| field_size(k, v))
                     .sum::<usize>()
         );
+    }
+
+    #[test]
+    fn word_writer_produces_the_byte_layout() {
+        let long = "x".repeat(200);
+        let events = [
+            Event::new("k", Severity::Info),
+            Event::new("k", Severity::Warning)
+                .peer("p")
+                .message("abc")
+                .field("k", 7u64),
+            Event::new("k", Severity::Error)
+                .peer("12D3KooWAbCdEfGhIjKl")
+                .message("connected to peer over tcp after handshake")
+                .field("address", "192.168.1.100:8333")
+                .field("size", 1024u64)
+                .field("t", true)
+                .field("f", -1.5f64)
+                .field(&long, long.as_str()),
+        ];
+        for ev in &events {
+            let need = plan_whole(ev, 9).unwrap();
+            let mut bytes = vec![0u8; need.next_multiple_of(8)];
+            let e = encode(ev, 9, 77, &mut bytes[..need]);
+            assert_eq!(e.len, need);
+            let mut words = Vec::new();
+            let mut w = WordWriter::new(|x| words.push(x));
+            write_whole(ev, 9, 77, &mut w);
+            w.finish();
+            let from_words: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+            assert_eq!(from_words, bytes);
+        }
+        for n in 0..8 {
+            let s: Vec<u8> = (1..=n as u8).collect();
+            let mut want = [0u8; 8];
+            want[..n].copy_from_slice(&s);
+            assert_eq!(load_partial(&s), u64::from_le_bytes(want), "{n}");
+        }
     }
 
     #[test]

@@ -70,23 +70,61 @@ pub(crate) struct Interner {
 
 static NEXT_TABLE: AtomicU64 = AtomicU64::new(1);
 
+/// Loads 8 bytes at `at` (little-endian); the caller guarantees `at + 8 <= b.len()`.
+#[inline(always)]
+fn load8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The first and last 8 bytes of a name of 8 to 16 bytes, or its bytes packed into
+/// one word if shorter: two words that, with the length, identify names up to 16 bytes.
+#[inline(always)]
+fn short_words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        (load8(b, 0), load8(b, n - 8))
+    } else {
+        let mut w = 0u64;
+        for (i, &c) in b.iter().enumerate() {
+            w |= u64::from(c) << (8 * i);
+        }
+        (w, 0)
+    }
+}
+
+/// Hashes a name: kinds and metric names are short, so names up to 16 bytes take two
+/// loads and a multiply; longer ones fold every 8 bytes.
 #[inline]
 fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut w = [0u8; 8];
-        w[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
-    }
+    let n = bytes.len();
+    let mut h = if n <= 16 {
+        let (a, b) = short_words(bytes);
+        (a ^ K).wrapping_mul(K) ^ b.rotate_left(29)
+    } else {
+        let mut h = 0u64;
+        let mut at = 0;
+        while at + 8 <= n {
+            h = (h.rotate_left(5) ^ load8(bytes, at)).wrapping_mul(K);
+            at += 8;
+        }
+        h ^ load8(bytes, n - 8)
+    };
+    h = (h ^ n as u64).wrapping_mul(K);
     h ^ (h >> 29)
+}
+
+/// Byte equality, inline for short names (no call to `memcmp`).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            short_words(a) == short_words(b)
+        } else {
+            a == b
+        }
 }
 
 impl Interner {
@@ -129,7 +167,10 @@ impl Interner {
                 return None;
             }
             let id = (e - 1) as usize;
-            if self.names[id].get().is_some_and(|n| **n == *name) {
+            if self.names[id]
+                .get()
+                .is_some_and(|n| same(n.as_bytes(), name.as_bytes()))
+            {
                 return Some(id as u16);
             }
             i = (i + 1) & mask;

@@ -778,32 +778,58 @@ impl Inner {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
-        match self.payload_bytes {
-            120 => self.write_n::<120>(shard, raw, ev, kind),
-            56 => self.write_n::<56>(shard, raw, ev, kind),
-            248 => self.write_n::<248>(shard, raw, ev, kind),
-            504 => self.write_n::<504>(shard, raw, ev, kind),
-            _ => self.write_n::<1016>(shard, raw, ev, kind),
-        }
-    }
-
-    #[inline]
-    fn write_n<const B: usize>(&self, shard: usize, raw: u64, ev: &Event<'_>, kind: u16) {
-        let mut buf = [0u8; B];
-        let enc = codec::encode(ev, kind, raw, &mut buf);
-        let used = (enc.len + 7) & !7;
-        if self.ring.shards[shard].write(&buf[..used]).is_some() {
+        // Events that fit whole (nearly all) are encoded straight into their slot.
+        let written = match codec::plan_whole(ev, kind) {
+            Some(need) if need <= self.payload_bytes => self.ring.shards[shard]
+                .write_with(|sink| {
+                    let mut w = codec::WordWriter::new(|x| sink.push(x));
+                    codec::write_whole(ev, kind, raw, &mut w);
+                    w.finish();
+                })
+                .map(|_| false),
+            _ => self.write_cut(shard, raw, ev, kind),
+        };
+        if let Some(truncated) = written {
             let c = &self.counters[shard];
             let row = if kind == NO_ID {
                 self.config.max_kinds
             } else {
                 usize::from(kind)
             };
-            c.count(row, ev.severity);
-            if enc.truncated {
+            if truncated {
                 c.misc.truncated.fetch_add(1, Ordering::Relaxed);
             }
+            c.count(row, ev.severity);
         }
+    }
+
+    /// Encodes an event that does not fit whole (or has an inline kind) through a
+    /// buffer the size of a slot's payload; returns whether it was truncated, or `None`
+    /// if it was dropped.
+    #[cold]
+    fn write_cut(&self, shard: usize, raw: u64, ev: &Event<'_>, kind: u16) -> Option<bool> {
+        match self.payload_bytes {
+            120 => self.write_cut_n::<120>(shard, raw, ev, kind),
+            56 => self.write_cut_n::<56>(shard, raw, ev, kind),
+            248 => self.write_cut_n::<248>(shard, raw, ev, kind),
+            504 => self.write_cut_n::<504>(shard, raw, ev, kind),
+            _ => self.write_cut_n::<1016>(shard, raw, ev, kind),
+        }
+    }
+
+    fn write_cut_n<const B: usize>(
+        &self,
+        shard: usize,
+        raw: u64,
+        ev: &Event<'_>,
+        kind: u16,
+    ) -> Option<bool> {
+        let mut buf = [0u8; B];
+        let enc = codec::encode(ev, kind, raw, &mut buf);
+        let used = (enc.len + 7) & !7;
+        self.ring.shards[shard]
+            .write(&buf[..used])
+            .map(|_| enc.truncated)
     }
 
     fn histogram_in<'a>(

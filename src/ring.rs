@@ -118,13 +118,29 @@ impl Shard {
     /// still owns the slot. Never waits.
     #[inline]
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
+        self.write_with(|sink| {
+            for chunk in payload.chunks_exact(8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                sink.push(u64::from_le_bytes(w));
+            }
+        })
+    }
+
+    /// Like [`Shard::write`], but `fill` produces the payload straight into the claimed
+    /// slot through a [`WordSink`], so no copy of it exists anywhere else.
+    #[inline]
+    pub fn write_with(&self, fill: impl FnOnce(&mut WordSink<'_>)) -> Option<(u64, Claimed)> {
         let st = &*self.state;
         let pos = st.head.fetch_add(1, Ordering::Relaxed);
         self.prefetch_for_write(pos + PREFETCH_AHEAD);
         let slot = self.slot(pos as usize);
         match slot.claim(pos) {
             Ok(claimed) => {
-                slot.store_all(payload);
+                fill(&mut WordSink {
+                    words: slot.payload,
+                    next: 0,
+                });
                 slot.publish(pos);
                 match claimed {
                     Claimed::Fresh => {
@@ -217,6 +233,26 @@ impl Shard {
     /// Bytes of memory this shard holds.
     pub fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.words.len() * std::mem::size_of::<AtomicU64>()
+    }
+}
+
+/// Stores words, in order, into the payload of a slot its writer has claimed. Words past
+/// the payload are ignored (the encoder never produces them: it checks sizes first).
+#[derive(Debug)]
+pub struct WordSink<'a> {
+    words: &'a [AtomicU64],
+    /// Index of the next word, `0..`.
+    next: usize,
+}
+
+impl WordSink<'_> {
+    /// Stores the next payload word.
+    #[inline(always)]
+    pub fn push(&mut self, w: u64) {
+        if let Some(a) = self.words.get(self.next) {
+            a.store(w, Ordering::Relaxed);
+        }
+        self.next += 1;
     }
 }
 

@@ -145,17 +145,6 @@ impl Slot<'_> {
         self.payload[i].store(w, Ordering::Relaxed);
     }
 
-    /// Stores `bytes` (a multiple of 8 long, at most the payload) into the first payload
-    /// words of a claimed slot, little-endian.
-    #[inline]
-    pub(crate) fn store_all(&self, bytes: &[u8]) {
-        for (word, chunk) in self.payload.iter().zip(bytes.chunks_exact(8)) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(chunk);
-            word.store(u64::from_le_bytes(w), Ordering::Relaxed);
-        }
-    }
-
     /// Publishes the event at `pos`, which this thread claimed.
     #[inline]
     pub(crate) fn publish(&self, pos: u64) {
