@@ -206,34 +206,40 @@ fn record(p: &Plan) {
 fn early_return(p: &Plan) {
     let rec = recorder(65_536, 2);
     let base = Baseline::new(65_536);
-    rec.set_enabled(false);
-    base.set_enabled(false);
-    let ours = per_item(p.reps, p.cheap, || {
-        for _ in 0..p.cheap {
-            rec.record(black_box(&typical::event()));
+    let ev = typical::event();
+    for (scenario, disable) in [("record_disabled", true), ("record_below_level", false)] {
+        if disable {
+            rec.set_enabled(false);
+            base.set_enabled(false);
+        } else {
+            rec.set_enabled(true);
+            base.set_enabled(true);
+            rec.set_min_severity(Severity::Warning);
+            base.set_min_severity(Severity::Warning);
         }
-    });
-    let b = per_item(p.reps, p.cheap, || {
-        for _ in 0..p.cheap {
-            typical::record_baseline(black_box(&base));
-        }
-    });
-    emit("record_disabled", throughput_line(1, ours, Some(b)));
-    rec.set_enabled(true);
-    base.set_enabled(true);
-    rec.set_min_severity(Severity::Warning);
-    base.set_min_severity(Severity::Warning);
-    let ours = per_item(p.reps, p.cheap, || {
-        for _ in 0..p.cheap {
-            rec.record(black_box(&typical::event()));
-        }
-    });
-    let b = per_item(p.reps, p.cheap, || {
-        for _ in 0..p.cheap {
-            typical::record_baseline(black_box(&base));
-        }
-    });
-    emit("record_below_level", throughput_line(1, ours, Some(b)));
+        let b = per_item(p.reps, p.cheap, || {
+            for _ in 0..p.cheap {
+                typical::record_baseline(black_box(&base));
+            }
+        });
+        // The early-return path: the event already exists.
+        let ours = per_item(p.reps, p.cheap, || {
+            for _ in 0..p.cheap {
+                rec.record(black_box(&ev));
+            }
+        });
+        emit(scenario, throughput_line(1, ours, Some(b)));
+        // A call site that builds the typical event inline pays its construction too.
+        let inline = per_item(p.reps, p.cheap, || {
+            for _ in 0..p.cheap {
+                rec.record(black_box(&typical::event()));
+            }
+        });
+        emit(
+            &format!("{scenario}_build_inline"),
+            throughput_line(1, inline, Some(b)),
+        );
+    }
     assert_eq!(rec.stats().total_recorded, 0);
 }
 

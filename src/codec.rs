@@ -490,6 +490,20 @@ impl Header {
         })
     }
 
+    /// The header from the first two payload words (timestamp, header word).
+    #[inline]
+    pub(crate) fn from_words(w0: u64, w1: u64) -> Header {
+        Header {
+            raw_ts: w0,
+            kind_id: w1 as u16,
+            severity: (w1 >> 16) as u8,
+            flags: (w1 >> 24) as u8,
+            peer_len: (w1 >> 32) as u8,
+            nfields: (w1 >> 40) as u8,
+            msg_len: (w1 >> 48) as u16,
+        }
+    }
+
     pub(crate) fn truncated(&self) -> bool {
         self.flags & FLAG_TRUNCATED != 0
     }
@@ -792,6 +806,13 @@ mod tests {
             let from_words: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
             assert_eq!(from_words, bytes);
         }
+        let mut bytes = [0u8; 120];
+        let e = encode(&events[2], 9, 77, &mut bytes);
+        let w = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        assert_eq!(
+            Header::from_words(w(0), w(1)),
+            Header::read(&bytes[..e.len]).unwrap()
+        );
         for n in 0..8 {
             let s: Vec<u8> = (1..=n as u8).collect();
             let mut want = [0u8; 8];

@@ -149,40 +149,46 @@ pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
     let hi = q.until.map_or(u64::MAX, |t| cal.to_raw(t));
     let words = inner.payload_bytes() / 8;
     let nshards = inner.ring.shards.len() as u64;
-    let mut w = vec![0u64; words];
     let mut b = vec![0u8; words * 8];
-    // (raw ts, id, record) for every match, at most `limit` per shard.
-    let mut hits: Vec<(u64, u64, EventRecord)> = Vec::new();
+    // Matches are kept as raw payload words in `arena` and decoded only once the
+    // merge has picked the final ones: `(raw ts, id, offset in arena)`.
+    let mut arena: Vec<u64> = Vec::new();
+    let mut hits: Vec<(u64, u64, usize)> = Vec::new();
+    let mut head_words = [0u64; 2];
     for (s, shard) in inner.ring.shards.iter().enumerate() {
         let head = shard.head();
         let slots = shard.slots() as u64;
         let mut found = 0usize;
         for p in (1..=slots).filter_map(|k| head.checked_sub(k)) {
-            let Some(pos) = shard.read(p as usize, &mut w) else {
-                continue;
-            };
-            for (i, x) in w.iter().enumerate() {
-                b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
-            }
-            let Some(h) = Header::read(&b) else { continue };
-            if !header_matches(&h, min_sev, lo, hi, &kind, &b) {
+            // The header first (timestamp, kind, severity: two words, validated like
+            // any read): most slots of a filtered scan end here.
+            if shard.read(p as usize, &mut head_words).is_none() {
                 continue;
             }
-            if let Some(peer) = q.peer.as_deref() {
-                if codec::peer_bytes(&b, &h) != Some(peer.as_bytes()) {
-                    continue;
+            let h = Header::from_words(head_words[0], head_words[1]);
+            if h.severity < min_sev || h.raw_ts < lo || h.raw_ts > hi {
+                continue;
+            }
+            if matches!(kind, KindFilter::Id(id) if h.kind_id != id) {
+                continue;
+            }
+            // A candidate: copy it whole (it may have changed since: check again).
+            let at = arena.len();
+            arena.resize(at + words, 0);
+            let keep = match shard.read(p as usize, &mut arena[at..]) {
+                Some(pos) => {
+                    for (i, x) in arena[at..].iter().enumerate() {
+                        b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
+                    }
+                    full_match(q, &b, min_sev, lo, hi, &kind).then_some(pos)
                 }
-            }
-            let Some(rec) = decode_record(inner, &b, pos * nshards + s as u64) else {
+                None => None,
+            };
+            let Some(pos) = keep else {
+                arena.truncate(at);
                 continue;
             };
-            if q.contains
-                .as_deref()
-                .is_some_and(|c| !rec.message.contains(c))
-            {
-                continue;
-            }
-            hits.push((h.raw_ts, rec.id, rec));
+            hits.push((arena[at], pos * nshards + s as u64, at));
             found += 1;
             if found >= limit {
                 break;
@@ -191,7 +197,33 @@ pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
     }
     hits.sort_by_key(|h| std::cmp::Reverse((h.0, h.1)));
     hits.truncate(limit);
-    hits.into_iter().map(|(_, _, r)| r).collect()
+    hits.into_iter()
+        .filter_map(|(_, id, at)| {
+            for (i, x) in arena[at..at + words].iter().enumerate() {
+                b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
+            }
+            decode_record(inner, &b, id)
+        })
+        .collect()
+}
+
+/// Every filter, on a whole copied payload.
+fn full_match(q: &Query, b: &[u8], min_sev: u8, lo: u64, hi: u64, kind: &KindFilter<'_>) -> bool {
+    let Some(h) = Header::read(b) else {
+        return false;
+    };
+    if !header_matches(&h, min_sev, lo, hi, kind, b) {
+        return false;
+    }
+    if let Some(peer) = q.peer.as_deref() {
+        if codec::peer_bytes(b, &h) != Some(peer.as_bytes()) {
+            return false;
+        }
+    }
+    match q.contains.as_deref() {
+        Some(c) => codec::decode(b).is_ok_and(|d| d.message.contains(c)),
+        None => true,
+    }
 }
 
 #[inline]

@@ -274,8 +274,9 @@ impl Recorder {
     #[inline]
     pub fn record(&self, ev: &Event<'_>) {
         let inner = &*self.inner;
-        if (ev.severity as u8) < inner.gate.load(Ordering::Relaxed) {
-            inner.reject(ev.severity);
+        let gate = inner.gate.load(Ordering::Relaxed);
+        if (ev.severity as u8) < gate {
+            inner.reject(gate);
             return;
         }
         let kind = inner.kind_id(&ev.kind);
@@ -365,15 +366,16 @@ impl Recorder {
             }
             inner.write(&ev, inner.builtin.error);
         } else {
-            inner.reject(Severity::Error);
+            inner.reject(inner.gate.load(Ordering::Relaxed));
         }
     }
 
     #[inline]
     fn record_builtin(&self, ev: &Event<'_>, kind: u16) {
         let inner = &*self.inner;
-        if (ev.severity as u8) < inner.gate.load(Ordering::Relaxed) {
-            inner.reject(ev.severity);
+        let gate = inner.gate.load(Ordering::Relaxed);
+        if (ev.severity as u8) < gate {
+            inner.reject(gate);
             return;
         }
         inner.write(ev, kind);
@@ -512,6 +514,13 @@ impl Recorder {
     /// skipped. Decoding to [`EventRecord`]s happens when the snapshot is read.
     pub fn snapshot(&self) -> Snapshot {
         snapshot::take(self)
+    }
+
+    /// Like [`Recorder::snapshot`], into an existing snapshot whose buffers are reused:
+    /// for periodic readers of large rings, this saves allocating (and the kernel
+    /// zeroing) the whole copy each time.
+    pub fn snapshot_into(&self, snap: &mut Snapshot) {
+        snapshot::take_into(self, snap);
     }
 
     /// Events matching `q`, newest first. Scans the ring in place, newest first, and
@@ -743,11 +752,11 @@ impl Inner {
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn reject(&self, _s: Severity) {
+    /// Counts an event refused at `gate` (the gate value the caller loaded).
+    #[inline]
+    fn reject(&self, gate: u8) {
         let c = &self.counters[self.shard()].misc;
-        match self.gate.load(Ordering::Relaxed) {
+        match gate {
             GATE_CLOSED => {
                 c.rejected_closed.fetch_add(1, Ordering::Relaxed);
             }

@@ -49,11 +49,14 @@ pub(crate) enum Events {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
-    /// Payload words of every copied event, `per` words each.
-    words: Vec<u64>,
+    /// Payload words of the copied events, `per` words each, one chunk per copying
+    /// thread (kept, with their capacity, by [`Recorder::snapshot_into`]).
+    chunks: Vec<Vec<u64>>,
     per: usize,
-    /// `(raw timestamp, id, index into words / per)`, sorted oldest first.
-    order: Vec<(u64, u64, u32)>,
+    /// `(raw timestamp, id, chunk << 32 | index in chunk / per)`, sorted oldest first.
+    order: Vec<(u64, u64, u64)>,
+    /// Each copying thread's part of `order` before the merge.
+    parts: Vec<Vec<(u64, u64, u64)>>,
     /// Kind names by id, as of the snapshot.
     kinds: Vec<Arc<str>>,
     cal: &'static Calibration,
@@ -75,52 +78,118 @@ pub(crate) struct RecordRef<'a> {
     pub kind: &'a str,
 }
 
+/// Rings at least this large are copied by several threads.
+const PARALLEL_COPY_FROM: usize = 1 << 18;
+
 pub(crate) fn take(rec: &Recorder) -> Snapshot {
     let inner = &*rec.inner;
-    let stats = inner.stats();
-    let health = rec.health();
-    let taken_at = Timestamp::now();
-    let per = inner.payload_bytes() / 8;
-    let cutoff = inner.expiry_cutoff_raw();
-    let nshards = inner.ring.shards.len() as u64;
-    let estimate = (stats.retained as usize).min(inner.config.capacity) + 64;
-    let mut words: Vec<u64> = Vec::with_capacity(estimate * per);
-    let mut order = Vec::with_capacity(estimate);
-    let mut buf = vec![0u64; per];
-    for (s, shard) in inner.ring.shards.iter().enumerate() {
-        // Slot `head % slots` holds the shard's oldest event: read from there on, so
-        // each shard contributes a run that is (nearly) sorted already.
-        let head = shard.head();
-        for k in 0..shard.slots() as u64 {
-            let Some(pos) = shard.read((head + k) as usize, &mut buf) else {
-                continue;
-            };
-            let ts = buf[0];
-            if ts < cutoff {
-                continue;
-            }
-            order.push((ts, pos * nshards + s as u64, (words.len() / per) as u32));
-            words.extend_from_slice(&buf);
-        }
-    }
-    // Stable sort: finds the shards' runs and merges them.
-    order.sort_by_key(|&(ts, id, _)| (ts, id));
-    let kinds = (0..inner.kinds.len())
-        .filter_map(|i| inner.kinds.name(i as u16).cloned())
-        .collect();
+    let mut raw = Raw {
+        chunks: Vec::new(),
+        per: inner.payload_bytes() / 8,
+        order: Vec::new(),
+        parts: Vec::new(),
+        kinds: Vec::new(),
+        cal: inner.cal,
+    };
+    let (stats, health, taken_at) = fill(rec, &mut raw);
     Snapshot {
         taken_at,
         config: inner.config.clone(),
         stats,
         health,
-        events: Events::Raw(Raw {
-            words,
-            per,
-            order,
-            kinds,
-            cal: inner.cal,
-        }),
+        events: Events::Raw(raw),
     }
+}
+
+/// Takes a snapshot into `snap`, reusing its buffers when it holds a snapshot of a
+/// recorder with the same slot size (see [`Recorder::snapshot_into`]).
+pub(crate) fn take_into(rec: &Recorder, snap: &mut Snapshot) {
+    let per = rec.inner.payload_bytes() / 8;
+    match &mut snap.events {
+        Events::Raw(raw) if raw.per == per => {
+            let (stats, health, taken_at) = fill(rec, raw);
+            snap.stats = stats;
+            snap.health = health;
+            snap.taken_at = taken_at;
+            snap.config = rec.inner.config.clone();
+        }
+        _ => *snap = take(rec),
+    }
+}
+
+/// Copies every retained, unexpired event into `raw` (keeping its buffers' capacity)
+/// and returns the stats and health taken just before.
+fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
+    let inner = &*rec.inner;
+    let stats = inner.stats();
+    let health = rec.health();
+    let taken_at = Timestamp::now();
+    let per = raw.per;
+    let cutoff = inner.expiry_cutoff_raw();
+    let shards = &inner.ring.shards;
+    let nshards = shards.len() as u64;
+    let threads = if inner.config.capacity >= PARALLEL_COPY_FROM {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, 4)
+            .min(shards.len())
+    } else {
+        1
+    };
+    raw.chunks.resize_with(threads, Vec::new);
+    raw.parts.resize_with(threads, Vec::new);
+    let estimate = (stats.retained as usize).min(inner.config.capacity) / threads + 64;
+    // Shards `[t * n / threads, (t + 1) * n / threads)` go to thread `t`.
+    let copy = |t: usize, words: &mut Vec<u64>, part: &mut Vec<(u64, u64, u64)>| {
+        words.clear();
+        part.clear();
+        words.reserve(estimate * per);
+        part.reserve(estimate);
+        let mut buf = [0u64; 127];
+        let buf = &mut buf[..per];
+        let range = t * shards.len() / threads..(t + 1) * shards.len() / threads;
+        for s in range {
+            let shard = &shards[s];
+            // Slot `head % slots` holds the shard's oldest event: reading from there on,
+            // each shard contributes a run that is (nearly) sorted already.
+            let head = shard.head();
+            for k in 0..shard.slots() as u64 {
+                let Some(pos) = shard.read((head + k) as usize, buf) else {
+                    continue;
+                };
+                if buf[0] < cutoff {
+                    continue;
+                }
+                let at = ((t as u64) << 32) | (words.len() / per) as u64;
+                part.push((buf[0], pos * nshards + s as u64, at));
+                words.extend_from_slice(buf);
+            }
+        }
+    };
+    if threads == 1 {
+        copy(0, &mut raw.chunks[0], &mut raw.parts[0]);
+    } else {
+        std::thread::scope(|scope| {
+            let mut chunks = raw.chunks.iter_mut().zip(raw.parts.iter_mut()).enumerate();
+            let (_, (w0, p0)) = chunks.next().expect("threads >= 1");
+            for (t, (w, p)) in chunks {
+                let copy = &copy;
+                scope.spawn(move || copy(t, w, p));
+            }
+            copy(0, w0, p0);
+        });
+    }
+    raw.order.clear();
+    raw.order.reserve(raw.parts.iter().map(Vec::len).sum());
+    for part in &raw.parts {
+        raw.order.extend_from_slice(part);
+    }
+    // Stable sort: finds the shards' runs and merges them.
+    raw.order.sort_by_key(|&(ts, id, _)| (ts, id));
+    raw.kinds.clear();
+    raw.kinds
+        .extend((0..inner.kinds.len()).filter_map(|i| inner.kinds.name(i as u16).cloned()));
+    (stats, health, taken_at)
 }
 
 fn words_to_bytes(words: &[u64], out: &mut [u8]) {
@@ -179,10 +248,11 @@ impl Raw {
     /// Calls `f` with the `i`-th event (in time order), decoded in place.
     fn with<R>(&self, i: usize, f: impl FnOnce(&RecordRef<'_>) -> R) -> Option<R> {
         let &(ts, id, at) = self.order.get(i)?;
-        let at = at as usize * self.per;
+        let chunk = self.chunks.get((at >> 32) as usize)?;
+        let at = (at & u64::from(u32::MAX)) as usize * self.per;
         let mut b = [0u8; 1024];
         let b = &mut b[..self.per * 8];
-        words_to_bytes(&self.words[at..at + self.per], b);
+        words_to_bytes(chunk.get(at..at + self.per)?, b);
         let d = codec::decode(b).ok()?;
         let kind = kind_of(&d, &self.kinds);
         Some(f(&RecordRef {

@@ -194,3 +194,34 @@ fn a_large_export_streams_whole() {
     assert_eq!(loaded.len(), snap.len());
     assert!(snap.len() > 60_000);
 }
+
+#[test]
+fn snapshot_into_reuses_buffers_and_matches_a_fresh_snapshot() {
+    // Large enough for the parallel copy.
+    let r = Recorder::builder()
+        .capacity(1 << 18)
+        .shards(4)
+        .build()
+        .unwrap();
+    for i in 0..300_000u64 {
+        r.record(
+            &Event::new("k", Severity::Info)
+                .peer("p")
+                .message("m")
+                .field("i", i),
+        );
+    }
+    let fresh = r.snapshot();
+    let mut reused = Snapshot::from_json(&populated().export_json().unwrap()).unwrap();
+    r.snapshot_into(&mut reused);
+    assert_eq!(reused.len(), fresh.len());
+    assert_eq!(reused.get(0), fresh.get(0));
+    assert_eq!(reused.get(fresh.len() - 1), fresh.get(fresh.len() - 1));
+    r.record(&Event::new("k", Severity::Info).message("newest"));
+    r.snapshot_into(&mut reused);
+    assert_eq!(reused.get(reused.len() - 1).unwrap().message, "newest");
+    let events = reused.events();
+    for w in events.windows(2) {
+        assert!((w[0].timestamp, w[0].id) < (w[1].timestamp, w[1].id));
+    }
+}
