@@ -129,3 +129,12 @@ pub mod __private {
         ))
     }
 }
+
+mod flight;
+mod macros;
+pub use flight::{
+    BlockReport, CacheReport, EndpointReport, ErrorReport, FlightEvent, FlightEventError,
+    MethodReport, NetworkReport, PhaseGuard, PhaseOutcome, PhaseResult, PoolReport, RpcReport,
+    FLIGHT_KINDS, KIND_BLOCK_END, KIND_BLOCK_GAP, KIND_BLOCK_SKIPPED, KIND_BLOCK_START,
+    KIND_DECISION, KIND_ERROR_EVENT, KIND_PHASE_END, KIND_PHASE_START, KIND_RPC_CALL,
+};

@@ -1,0 +1,1431 @@
+//! The flight-recorder event set: typed helpers for blocks, phases, decisions, RPC
+//! calls and errors ([`Recorder::block_start`] … [`Recorder::block_gap`]), an RAII
+//! [`PhaseGuard`], [`FlightEvent`] to read them back from an export, and the
+//! [`NetworkReport`] built from counters and histograms.
+//!
+//! Each helper records an ordinary flightring event with a fixed kind (its
+//! `event_type`) and typed metadata, and updates named counters and histograms. Like
+//! [`Recorder::record`], the helpers take no lock and allocate nothing in steady state:
+//! derived names such as `phase.<name>` or `rpc.<endpoint>.success` are formatted into
+//! a 128-byte stack buffer (cut, on a character boundary, when longer; the suffix is
+//! always kept). A kind's, counter's or histogram's first use interns its name, which
+//! allocates once.
+//!
+//! # Kinds and their fields
+//!
+//! `block` is present only when the caller passed `Some(block)`. Durations are
+//! nanoseconds (`u64`). Numeric fields come first so that, in a slot too small for the
+//! whole event, the strings are what gets cut (the event is then flagged `truncated`).
+//! The free-text part of an event goes in its `message`; an RPC's endpoint goes in
+//! `peer_id`, so `Query::peer` finds every call to one endpoint.
+//!
+//! | kind | severity | `peer_id` | `message` | metadata fields, in order |
+//! | --- | --- | --- | --- | --- |
+//! | `block_start` | Info | – | – | `block` |
+//! | `block_end` | Info | – | – | `block`, `duration_ns`, `routes_generated`, `routes_filtered`, `opportunities` |
+//! | `phase_start` | Debug | – | phase | `block`?, then the caller's metadata (at most 7 fields) |
+//! | `phase_end` | Info; Warning on failure | – | phase | `block`?, `duration_ns`, `result`, `reason` (failures only) |
+//! | `decision` | Info | – | reason | `block`?, `component`, `action`, `context` |
+//! | `rpc_call` | Debug; Warning on failure | endpoint | method | `block`?, `duration_ns`, `success`, `payload_bytes`, `requested`, `returned` |
+//! | `error_event` | Error | – | error message | `block`?, `component`, `error_type`, `context` |
+//! | `block_skipped` | Warning | – | reason | `block`, `last_processed_block` |
+//! | `block_gap` | Warning | – | – | `from_block`, `to_block`, `gap_blocks` |
+//!
+//! `result` is one of `success`, `cache_hit`, `cache_miss`, `failure` (see
+//! [`PhaseResult`]). A block gap covers the half-open range `from_block..to_block`:
+//! `gap_blocks = to_block − from_block` blocks were never seen.
+//!
+//! Slots have `slot_bytes − 24` bytes for the peer, message and fields. With the
+//! default 128-byte slots (104 bytes) every kind fits whole for typical names: an RPC
+//! call with a block number leaves about 30 bytes for endpoint and method together; a
+//! decision or error leaves about 60 bytes for its strings. Longer strings are cut
+//! (the event is flagged `truncated`, the numbers survive); 256-byte slots keep them.
+//!
+//! # Counters and histograms
+//!
+//! | updated by | named counters ([`Recorder::add`]) | histograms |
+//! | --- | --- | --- |
+//! | `block_end` | `blocks_processed`, `routes_generated`, `routes_filtered`, `opportunities` | `block.duration` |
+//! | `block_skipped` | `blocks_skipped` | |
+//! | `block_gap` | `blocks_missed` (+ `gap_blocks`) | |
+//! | `phase_end` | `cache_hits` (result `cache_hit`), `cache_misses` (result `cache_miss`) | `phase.<phase>` |
+//! | `rpc_call` | `rpc.<endpoint>.success` or `rpc.<endpoint>.failure` | `rpc.<method>` |
+//! | `error_event` | `errors.<component>` | |
+//! | [`Recorder::pools_discovered`] | `pools_discovered` | |
+//! | [`Recorder::pools_validated`] | `pools_validated`, `pools_validation_failed` | |
+//!
+//! As everywhere in flightring, counters are kept while the recorder is disabled or
+//! below level (they are the program's figures); histograms are skipped while it is
+//! disabled; events obey the level.
+//!
+//! # Macros
+//!
+//! [`record_phase_start!`](crate::record_phase_start),
+//! [`record_phase_end!`](crate::record_phase_end) and
+//! [`record_rpc_call!`](crate::record_rpc_call) check the gate first (one relaxed
+//! load) and evaluate none of their other arguments when it is shut: while the recorder
+//! is disabled they cost nothing, and update no counter either.
+//!
+//! # Reading back
+//!
+//! [`FlightEvent::from_record`] turns an [`EventRecord`] (from a snapshot, a query, or
+//! a loaded JSON / JSON Lines export) back into a typed event, or says which field of
+//! which kind is missing or mistyped. In an event flagged `truncated`, a missing string
+//! field reads back as `""`; a missing number is an error.
+//!
+//! # The network status report
+//!
+//! [`Recorder::report`] reads [`Recorder::stats`] once — counters and histogram
+//! summaries, no event is scanned — and computes block, RPC, error, cache and pool
+//! figures (see [`NetworkReport`] for each one's source).
+//!
+//! **What "the period" means.** Counters and histograms are cumulative since the
+//! recorder was built (`clear()` does not reset them) and the recorder keeps no history
+//! of them, so a single report cannot cut out exactly the last `period`: its figures
+//! cover the recorder's whole life, which `covered_secs` states; `period_secs` echoes
+//! what the caller asked for. For figures over each period, take a report every period
+//! and call [`NetworkReport::since`] with the previous one: counts, rates and averages
+//! are then exact for the interval; percentiles (`p99`) cannot be subtracted and stay
+//! cumulative.
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::event::{Event, EventRecord, FieldValue, Metadata, Value};
+use crate::histogram::HistogramSummary;
+use crate::recorder::Recorder;
+use crate::severity::Severity;
+use crate::stats::Stats;
+
+// ------------------------------------------------------------------------ names
+
+/// Kind of [`Recorder::block_start`] events.
+pub const KIND_BLOCK_START: &str = "block_start";
+/// Kind of [`Recorder::block_end`] events.
+pub const KIND_BLOCK_END: &str = "block_end";
+/// Kind of [`Recorder::phase_start`] events.
+pub const KIND_PHASE_START: &str = "phase_start";
+/// Kind of [`Recorder::phase_end`] events.
+pub const KIND_PHASE_END: &str = "phase_end";
+/// Kind of [`Recorder::decision`] events.
+pub const KIND_DECISION: &str = "decision";
+/// Kind of [`Recorder::rpc_call`] events.
+pub const KIND_RPC_CALL: &str = "rpc_call";
+/// Kind of [`Recorder::error_event`] events.
+pub const KIND_ERROR_EVENT: &str = "error_event";
+/// Kind of [`Recorder::block_skipped`] events.
+pub const KIND_BLOCK_SKIPPED: &str = "block_skipped";
+/// Kind of [`Recorder::block_gap`] events.
+pub const KIND_BLOCK_GAP: &str = "block_gap";
+
+/// Every flight-recorder kind.
+pub const FLIGHT_KINDS: [&str; 9] = [
+    KIND_BLOCK_START,
+    KIND_BLOCK_END,
+    KIND_PHASE_START,
+    KIND_PHASE_END,
+    KIND_DECISION,
+    KIND_RPC_CALL,
+    KIND_ERROR_EVENT,
+    KIND_BLOCK_SKIPPED,
+    KIND_BLOCK_GAP,
+];
+
+const HIST_BLOCK: &str = "block.duration";
+const C_BLOCKS_PROCESSED: &str = "blocks_processed";
+const C_BLOCKS_SKIPPED: &str = "blocks_skipped";
+const C_BLOCKS_MISSED: &str = "blocks_missed";
+const C_ROUTES_GENERATED: &str = "routes_generated";
+const C_ROUTES_FILTERED: &str = "routes_filtered";
+const C_OPPORTUNITIES: &str = "opportunities";
+const C_CACHE_HITS: &str = "cache_hits";
+const C_CACHE_MISSES: &str = "cache_misses";
+const C_POOLS_DISCOVERED: &str = "pools_discovered";
+const C_POOLS_VALIDATED: &str = "pools_validated";
+const C_POOLS_FAILED: &str = "pools_validation_failed";
+
+/// Longest derived counter or histogram name, in bytes.
+const NAME_BYTES: usize = 128;
+
+/// A name formatted on the stack: writes past `limit` are cut on a character boundary
+/// (never an error), so a long endpoint cannot make `fmt` fail or allocate.
+struct NameBuf {
+    buf: [u8; NAME_BYTES],
+    /// Bytes written, `0..=limit`.
+    len: usize,
+    /// Where writes stop, `0..=NAME_BYTES`.
+    limit: usize,
+}
+
+impl NameBuf {
+    /// `prefix`, `middle` and `suffix` joined; when too long, `middle` is cut so that
+    /// `suffix` is always whole (so `….success` and `….failure` never collide).
+    fn compose(prefix: &str, middle: &str, suffix: &str) -> NameBuf {
+        let mut b = NameBuf {
+            buf: [0; NAME_BYTES],
+            len: 0,
+            limit: NAME_BYTES - suffix.len().min(NAME_BYTES),
+        };
+        let _ = b.write_str(prefix);
+        let _ = b.write_str(middle);
+        b.limit = NAME_BYTES;
+        let _ = b.write_str(suffix);
+        b
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole characters are ever copied in (see `write_str`).
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl fmt::Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.limit.saturating_sub(self.len);
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+#[inline]
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[inline]
+fn with_block(ev: Event<'_>, block: Option<u64>) -> Event<'_> {
+    match block {
+        Some(b) => ev.field("block", b),
+        None => ev,
+    }
+}
+
+// ------------------------------------------------------------------------ phase results
+
+/// How a phase ended, as passed to [`Recorder::phase_end`] (borrowed, no allocation).
+///
+/// A `&str` converts: `"success"` or `"ok"` → `Success`, `"cache_hit"` → `CacheHit`,
+/// `"cache_miss"` → `CacheMiss`, `"failure"` → `Failure("")`, and any other string →
+/// `Failure(that string)`, taken as the reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhaseResult<'a> {
+    /// The phase did its work.
+    #[default]
+    Success,
+    /// The phase was answered from a cache (counts in `cache_hits`).
+    CacheHit,
+    /// The phase missed its cache and did the work (counts in `cache_misses`).
+    CacheMiss,
+    /// The phase failed, for this reason.
+    Failure(&'a str),
+}
+
+impl PhaseResult<'_> {
+    /// The `result` field's value: `success`, `cache_hit`, `cache_miss` or `failure`.
+    pub const fn as_str(&self) -> &'static str {
+        self.outcome().as_str()
+    }
+
+    /// The outcome without the reason.
+    pub const fn outcome(&self) -> PhaseOutcome {
+        match self {
+            PhaseResult::Success => PhaseOutcome::Success,
+            PhaseResult::CacheHit => PhaseOutcome::CacheHit,
+            PhaseResult::CacheMiss => PhaseOutcome::CacheMiss,
+            PhaseResult::Failure(_) => PhaseOutcome::Failure,
+        }
+    }
+
+    /// Whether this is a failure.
+    pub const fn is_failure(&self) -> bool {
+        matches!(self, PhaseResult::Failure(_))
+    }
+}
+
+impl<'a> From<&'a str> for PhaseResult<'a> {
+    fn from(s: &'a str) -> Self {
+        match s {
+            "success" | "ok" => PhaseResult::Success,
+            "cache_hit" => PhaseResult::CacheHit,
+            "cache_miss" => PhaseResult::CacheMiss,
+            "failure" => PhaseResult::Failure(""),
+            reason => PhaseResult::Failure(reason),
+        }
+    }
+}
+
+impl<'a> From<&'a String> for PhaseResult<'a> {
+    fn from(s: &'a String) -> Self {
+        PhaseResult::from(s.as_str())
+    }
+}
+
+impl<'a, E: AsRef<str>> From<&'a Result<(), E>> for PhaseResult<'a> {
+    /// `Ok` → `Success`, `Err(e)` → `Failure(e)`.
+    fn from(r: &'a Result<(), E>) -> Self {
+        match r {
+            Ok(()) => PhaseResult::Success,
+            Err(e) => PhaseResult::Failure(e.as_ref()),
+        }
+    }
+}
+
+/// A phase's outcome as read back ([`FlightEvent::PhaseEnd`]); the `result` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseOutcome {
+    /// `success`
+    Success,
+    /// `cache_hit`
+    CacheHit,
+    /// `cache_miss`
+    CacheMiss,
+    /// `failure`
+    Failure,
+}
+
+impl PhaseOutcome {
+    /// The `result` field's value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PhaseOutcome::Success => "success",
+            PhaseOutcome::CacheHit => "cache_hit",
+            PhaseOutcome::CacheMiss => "cache_miss",
+            PhaseOutcome::Failure => "failure",
+        }
+    }
+
+    fn parse(s: &str) -> Option<PhaseOutcome> {
+        Some(match s {
+            "success" => PhaseOutcome::Success,
+            "cache_hit" => PhaseOutcome::CacheHit,
+            "cache_miss" => PhaseOutcome::CacheMiss,
+            "failure" => PhaseOutcome::Failure,
+            _ => return None,
+        })
+    }
+}
+
+// ------------------------------------------------------------------------ recording
+
+/// The flight-recorder helpers. Each method's docs give its kind, severity, counters and
+/// histograms; [`FlightEvent`] gives each kind's fields.
+impl Recorder {
+    /// Records that processing of `block` started (kind `block_start`, Info).
+    ///
+    /// ```
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// rec.block_start(19_000_000);
+    /// assert_eq!(rec.snapshot().events()[0].kind, "block_start");
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn block_start(&self, block: u64) {
+        self.record(&Event::new(KIND_BLOCK_START, Severity::Info).field("block", block));
+    }
+
+    /// Records that `block` was processed in `duration` (kind `block_end`, Info):
+    /// counts it in `blocks_processed`, adds the route and opportunity counts to their
+    /// counters and `duration` to the histogram `block.duration`.
+    pub fn block_end(
+        &self,
+        block: u64,
+        duration: Duration,
+        routes_generated: u64,
+        routes_filtered: u64,
+        opportunities: u64,
+    ) {
+        self.add(C_BLOCKS_PROCESSED, 1);
+        self.add(C_ROUTES_GENERATED, routes_generated);
+        self.add(C_ROUTES_FILTERED, routes_filtered);
+        self.add(C_OPPORTUNITIES, opportunities);
+        self.observe(HIST_BLOCK, duration);
+        self.record(
+            &Event::new(KIND_BLOCK_END, Severity::Info)
+                .field("block", block)
+                .field("duration_ns", nanos(duration))
+                .field("routes_generated", routes_generated)
+                .field("routes_filtered", routes_filtered)
+                .field("opportunities", opportunities),
+        );
+    }
+
+    /// Records that `phase` started (kind `phase_start`, Debug; message = the phase),
+    /// with up to 7 metadata fields of the caller's (more are dropped and the event is
+    /// flagged truncated). Do not use the key `block` in `metadata`.
+    ///
+    /// ```
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// rec.phase_start("route_build", &[("pools", 120u64.into()), ("dex", "uniswap".into())], Some(7));
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn phase_start(
+        &self,
+        phase: &str,
+        metadata: &[(&str, FieldValue<'_>)],
+        block: Option<u64>,
+    ) {
+        let mut ev = with_block(
+            Event::new(KIND_PHASE_START, Severity::Debug).message(phase),
+            block,
+        );
+        for &(k, v) in metadata {
+            ev = ev.field(k, v);
+        }
+        self.record(&ev);
+    }
+
+    /// Records that `phase`, started at `started`, ended now with `result` (kind
+    /// `phase_end`, Info, or Warning on failure; message = the phase); the duration
+    /// goes into the histogram `phase.<phase>`, a cache hit or miss into `cache_hits` /
+    /// `cache_misses`. Returns the duration.
+    ///
+    /// `result` is a [`PhaseResult`], or a `&str` (`"success"`, `"cache_hit"`,
+    /// `"cache_miss"`, anything else is a failure with that reason).
+    ///
+    /// ```
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// let t = std::time::Instant::now();
+    /// rec.phase_end("price_fetch", t, "cache_hit", Some(7));
+    /// assert_eq!(rec.counter_value("cache_hits"), Some(1));
+    /// assert_eq!(rec.histogram_summary("phase.price_fetch").unwrap().count, 1);
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn phase_end<'r>(
+        &self,
+        phase: &str,
+        started: Instant,
+        result: impl Into<PhaseResult<'r>>,
+        block: Option<u64>,
+    ) -> Duration {
+        let d = started.elapsed();
+        self.phase_end_after(phase, d, result.into(), block);
+        d
+    }
+
+    fn phase_end_after(
+        &self,
+        phase: &str,
+        d: Duration,
+        result: PhaseResult<'_>,
+        block: Option<u64>,
+    ) {
+        match result {
+            PhaseResult::CacheHit => self.add(C_CACHE_HITS, 1),
+            PhaseResult::CacheMiss => self.add(C_CACHE_MISSES, 1),
+            _ => {}
+        }
+        let name = NameBuf::compose("phase.", phase, "");
+        self.observe(name.as_str(), d);
+        let sev = if result.is_failure() {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        let mut ev = with_block(Event::new(KIND_PHASE_END, sev).message(phase), block)
+            .field("duration_ns", nanos(d))
+            .field("result", result.as_str());
+        if let PhaseResult::Failure(reason) = result {
+            ev = ev.field("reason", reason);
+        }
+        self.record(&ev);
+    }
+
+    /// Starts `phase` now (a `phase_start` event without metadata) and returns a guard
+    /// that records its `phase_end` when dropped: a success unless
+    /// [`PhaseGuard::fail`] or [`PhaseGuard::set_result`] said otherwise, or the
+    /// thread is panicking (then a failure with reason `panicked`).
+    ///
+    /// ```
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// {
+    ///     let _phase = rec.phase("jit_fetch", Some(19_000_000));
+    ///     // ... the work ...
+    /// } // phase_end recorded here, result "success"
+    /// assert_eq!(rec.histogram_summary("phase.jit_fetch").unwrap().count, 1);
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    #[must_use = "dropping the guard ends the phase at once"]
+    pub fn phase<'a>(&'a self, name: &'a str, block: Option<u64>) -> PhaseGuard<'a> {
+        self.phase_start(name, &[], block);
+        PhaseGuard {
+            rec: self,
+            phase: name,
+            block,
+            started: Instant::now(),
+            result: PhaseResult::Success,
+            ended: false,
+        }
+    }
+
+    /// Records a decision `component` took: `action`, for `reason`, in `context` (kind
+    /// `decision`, Info; message = the reason).
+    pub fn decision(
+        &self,
+        component: &str,
+        action: &str,
+        reason: &str,
+        context: &str,
+        block: Option<u64>,
+    ) {
+        self.record(
+            &with_block(
+                Event::new(KIND_DECISION, Severity::Info).message(reason),
+                block,
+            )
+            .field("component", component)
+            .field("action", action)
+            .field("context", context),
+        );
+    }
+
+    /// Records an RPC call of `method` on `endpoint` that took `duration` (kind
+    /// `rpc_call`, Debug, or Warning when it failed; `peer_id` = the endpoint, message
+    /// = the method): the duration goes into the histogram `rpc.<method>`, the outcome
+    /// into the counter `rpc.<endpoint>.success` or `rpc.<endpoint>.failure`.
+    /// `requested` and `returned` count items asked for and got (logs, blocks, …).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// rec.rpc_call("alchemy", "eth_getLogs", Duration::from_millis(42), true, Some(7), 18_432, 100, 97);
+    /// assert_eq!(rec.counter_value("rpc.alchemy.success"), Some(1));
+    /// assert_eq!(rec.histogram_summary("rpc.eth_getLogs").unwrap().count, 1);
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn rpc_call(
+        &self,
+        endpoint: &str,
+        method: &str,
+        duration: Duration,
+        success: bool,
+        block: Option<u64>,
+        payload_size_bytes: u64,
+        requested: u64,
+        returned: u64,
+    ) {
+        let suffix = if success { ".success" } else { ".failure" };
+        self.add(NameBuf::compose("rpc.", endpoint, suffix).as_str(), 1);
+        self.observe(NameBuf::compose("rpc.", method, "").as_str(), duration);
+        let sev = if success {
+            Severity::Debug
+        } else {
+            Severity::Warning
+        };
+        self.record(
+            &with_block(
+                Event::new(KIND_RPC_CALL, sev)
+                    .peer(endpoint)
+                    .message(method),
+                block,
+            )
+            .field("duration_ns", nanos(duration))
+            .field("success", success)
+            .field("payload_bytes", payload_size_bytes)
+            .field("requested", requested)
+            .field("returned", returned),
+        );
+    }
+
+    /// Records an error in `component` (kind `error_event`, Error; message =
+    /// `message`) and counts it in `errors.<component>`.
+    pub fn error_event(
+        &self,
+        component: &str,
+        error_type: &str,
+        message: &str,
+        context: &str,
+        block: Option<u64>,
+    ) {
+        self.add(NameBuf::compose("errors.", component, "").as_str(), 1);
+        self.record(
+            &with_block(
+                Event::new(KIND_ERROR_EVENT, Severity::Error).message(message),
+                block,
+            )
+            .field("component", component)
+            .field("error_type", error_type)
+            .field("context", context),
+        );
+    }
+
+    /// Records that `block` was skipped for `reason`, the last processed block being
+    /// `last_processed_block` (kind `block_skipped`, Warning; message = the reason);
+    /// counts it in `blocks_skipped`.
+    pub fn block_skipped(&self, block: u64, reason: &str, last_processed_block: u64) {
+        self.add(C_BLOCKS_SKIPPED, 1);
+        self.record(
+            &Event::new(KIND_BLOCK_SKIPPED, Severity::Warning)
+                .message(reason)
+                .field("block", block)
+                .field("last_processed_block", last_processed_block),
+        );
+    }
+
+    /// Records that blocks `from..to` (half-open: `from` included, `to` not) were never
+    /// seen (kind `block_gap`, Warning, with `gap_blocks = to − from`, 0 when
+    /// `to <= from`); adds `gap_blocks` to `blocks_missed`.
+    ///
+    /// ```
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// // processed 100, next block seen is 105: 101, 102, 103 and 104 were missed
+    /// rec.block_gap(101, 105);
+    /// assert_eq!(rec.counter_value("blocks_missed"), Some(4));
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn block_gap(&self, from: u64, to: u64) {
+        let gap = to.saturating_sub(from);
+        self.add(C_BLOCKS_MISSED, gap);
+        self.record(
+            &Event::new(KIND_BLOCK_GAP, Severity::Warning)
+                .field("from_block", from)
+                .field("to_block", to)
+                .field("gap_blocks", gap),
+        );
+    }
+
+    /// Adds `n` to the counter `pools_discovered` (pools, or whatever items the
+    /// program discovers and validates).
+    pub fn pools_discovered(&self, n: u64) {
+        self.add(C_POOLS_DISCOVERED, n);
+    }
+
+    /// Adds `ok` to `pools_validated` and `failed` to `pools_validation_failed`.
+    pub fn pools_validated(&self, ok: u64, failed: u64) {
+        self.add(C_POOLS_VALIDATED, ok);
+        self.add(C_POOLS_FAILED, failed);
+    }
+
+    /// The network status report, computed from [`Recorder::stats`] (counters and
+    /// histograms; no event is scanned). `period` is recorded in the report as
+    /// `period_secs`; the figures themselves are cumulative since the recorder was
+    /// built (`covered_secs`): the recorder keeps no history of its counters, so a
+    /// single report cannot cut out exactly the last `period`. For per-period figures,
+    /// take a report every period and use [`NetworkReport::since`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// rec.block_end(1, Duration::from_millis(120), 40, 30, 2);
+    /// rec.pools_discovered(10);
+    /// rec.pools_validated(9, 1);
+    /// let r = rec.report(Duration::from_secs(60));
+    /// assert_eq!(r.blocks.processed, 1);
+    /// assert_eq!(r.pools.validation_success_rate, Some(0.9));
+    /// println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn report(&self, period: Duration) -> NetworkReport {
+        NetworkReport::from_stats(&self.stats(), period)
+    }
+}
+
+// ------------------------------------------------------------------------ PhaseGuard
+
+/// Ends a phase when dropped; from [`Recorder::phase`].
+///
+/// The end is recorded once: on drop, or earlier by [`PhaseGuard::finish`]. Its result
+/// is [`PhaseResult::Success`] unless [`set_result`](PhaseGuard::set_result) or
+/// [`fail`](PhaseGuard::fail) changed it, or the guard is dropped while the thread
+/// panics (then `Failure("panicked")`). A reason that does not live as long as the
+/// guard (a `String` built after it) goes through `finish`, which records at once.
+#[derive(Debug)]
+pub struct PhaseGuard<'a> {
+    rec: &'a Recorder,
+    phase: &'a str,
+    block: Option<u64>,
+    started: Instant,
+    /// What the end will record.
+    result: PhaseResult<'a>,
+    /// The end was recorded (by `finish`); drop does nothing.
+    ended: bool,
+}
+
+impl<'a> PhaseGuard<'a> {
+    /// Marks the phase failed for `reason`; the end is recorded on drop.
+    pub fn fail(&mut self, reason: &'a str) {
+        self.result = PhaseResult::Failure(reason);
+    }
+
+    /// Sets the result the end will record.
+    pub fn set_result(&mut self, result: PhaseResult<'a>) {
+        self.result = result;
+    }
+
+    /// Ends the phase now with `result` (any lifetime); returns its duration.
+    pub fn finish<'r>(mut self, result: impl Into<PhaseResult<'r>>) -> Duration {
+        self.ended = true;
+        let d = self.started.elapsed();
+        self.rec
+            .phase_end_after(self.phase, d, result.into(), self.block);
+        d
+    }
+
+    /// When the phase started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The phase's name.
+    pub fn name(&self) -> &'a str {
+        self.phase
+    }
+}
+
+impl Drop for PhaseGuard<'_> {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let result = if std::thread::panicking() && !self.result.is_failure() {
+            PhaseResult::Failure("panicked")
+        } else {
+            self.result
+        };
+        self.rec
+            .phase_end_after(self.phase, self.started.elapsed(), result, self.block);
+    }
+}
+
+// ------------------------------------------------------------------------ reading back
+
+/// A flight-recorder event read back from an [`EventRecord`]: one variant per kind,
+/// with its fields. Each variant's docs say where its fields are stored: `block` and the
+/// numbers in metadata (`block` only when given), the free text in the event's message,
+/// an RPC endpoint in its `peer_id`.
+///
+/// Serialised with a `type` tag naming the kind: `{"type":"block_start","block":7}`.
+///
+/// ```
+/// use flightring::{FlightEvent, Recorder, Snapshot};
+/// let rec = Recorder::builder().capacity(1024).build()?;
+/// rec.block_gap(101, 105);
+/// let loaded = Snapshot::from_json(&rec.export_json()?)?;
+/// let ev = FlightEvent::from_record(&loaded.events()[0])?;
+/// assert_eq!(ev, FlightEvent::BlockGap { from_block: 101, to_block: 105, gap_blocks: 4 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FlightEvent {
+    /// `block_start` (Info): metadata `block`.
+    BlockStart {
+        /// The block.
+        block: u64,
+    },
+    /// `block_end` (Info): metadata `block`, `duration_ns`, `routes_generated`,
+    /// `routes_filtered`, `opportunities`.
+    BlockEnd {
+        /// The block.
+        block: u64,
+        /// Processing time, ns.
+        duration_ns: u64,
+        /// Routes generated.
+        routes_generated: u64,
+        /// Routes filtered out.
+        routes_filtered: u64,
+        /// Opportunities found.
+        opportunities: u64,
+    },
+    /// `phase_start` (Debug): message = phase; metadata `block`?, then the caller's.
+    PhaseStart {
+        /// The phase.
+        phase: String,
+        /// The block, if given.
+        block: Option<u64>,
+        /// The caller's metadata.
+        metadata: Metadata,
+    },
+    /// `phase_end` (Info, Warning on failure): message = phase; metadata `block`?,
+    /// `duration_ns`, `result`, `reason` (failures only).
+    PhaseEnd {
+        /// The phase.
+        phase: String,
+        /// How long it took, ns.
+        duration_ns: u64,
+        /// How it ended.
+        result: PhaseOutcome,
+        /// Why it failed (failures only).
+        reason: Option<String>,
+        /// The block, if given.
+        block: Option<u64>,
+    },
+    /// `decision` (Info): message = reason; metadata `block`?, `component`, `action`,
+    /// `context`.
+    Decision {
+        /// Who decided.
+        component: String,
+        /// What it did.
+        action: String,
+        /// Why.
+        reason: String,
+        /// In what context.
+        context: String,
+        /// The block, if given.
+        block: Option<u64>,
+    },
+    /// `rpc_call` (Debug, Warning on failure): `peer_id` = endpoint, message = method;
+    /// metadata `block`?, `duration_ns`, `success`, `payload_bytes`, `requested`,
+    /// `returned`.
+    RpcCall {
+        /// The endpoint (the event's `peer_id`).
+        endpoint: String,
+        /// The method (the event's message).
+        method: String,
+        /// How long it took, ns.
+        duration_ns: u64,
+        /// Whether it succeeded.
+        success: bool,
+        /// The block, if given.
+        block: Option<u64>,
+        /// Payload size, bytes (the `payload_bytes` field).
+        payload_bytes: u64,
+        /// Items requested.
+        requested: u64,
+        /// Items returned.
+        returned: u64,
+    },
+    /// `error_event` (Error): message = the error message; metadata `block`?,
+    /// `component`, `error_type`, `context`.
+    ErrorEvent {
+        /// Where it happened.
+        component: String,
+        /// Its type.
+        error_type: String,
+        /// Its message.
+        message: String,
+        /// In what context.
+        context: String,
+        /// The block, if given.
+        block: Option<u64>,
+    },
+    /// `block_skipped` (Warning): message = reason; metadata `block`,
+    /// `last_processed_block`.
+    BlockSkipped {
+        /// The skipped block.
+        block: u64,
+        /// Why.
+        reason: String,
+        /// The last block processed.
+        last_processed_block: u64,
+    },
+    /// `block_gap` (Warning): metadata `from_block`, `to_block`, `gap_blocks`.
+    BlockGap {
+        /// First missed block.
+        from_block: u64,
+        /// First block seen after the gap (not missed).
+        to_block: u64,
+        /// `to_block − from_block`.
+        gap_blocks: u64,
+    },
+}
+
+/// Why an [`EventRecord`] could not be read as a [`FlightEvent`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlightEventError {
+    /// The record's kind is not a flight-recorder kind.
+    #[error("event kind {0:?} is not a flight-recorder kind")]
+    UnknownKind(String),
+    /// A required field is absent.
+    #[error("{kind} event: field {field:?} is missing")]
+    Missing {
+        /// The kind.
+        kind: &'static str,
+        /// The field.
+        field: &'static str,
+    },
+    /// A field has the wrong type or an unknown value.
+    #[error("{kind} event: field {field:?} should be {expected}, found {found}")]
+    Invalid {
+        /// The kind.
+        kind: &'static str,
+        /// The field.
+        field: &'static str,
+        /// What it should be.
+        expected: &'static str,
+        /// What it is.
+        found: String,
+    },
+}
+
+/// Typed access to one record's fields, with errors naming the kind.
+struct Fields<'r> {
+    rec: &'r EventRecord,
+    kind: &'static str,
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Str(s) => format!("the string {s:?}"),
+        Value::Bool(b) => format!("the boolean {b}"),
+        other => format!("the number {other}"),
+    }
+}
+
+impl Fields<'_> {
+    fn invalid(&self, field: &'static str, expected: &'static str, v: &Value) -> FlightEventError {
+        FlightEventError::Invalid {
+            kind: self.kind,
+            field,
+            expected,
+            found: describe(v),
+        }
+    }
+
+    fn opt_u64(&self, field: &'static str) -> Result<Option<u64>, FlightEventError> {
+        match self.rec.metadata.get(field) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.invalid(field, "a non-negative integer", v)),
+        }
+    }
+
+    fn u64(&self, field: &'static str) -> Result<u64, FlightEventError> {
+        self.opt_u64(field)?.ok_or(FlightEventError::Missing {
+            kind: self.kind,
+            field,
+        })
+    }
+
+    fn bool(&self, field: &'static str) -> Result<bool, FlightEventError> {
+        match self.rec.metadata.get(field) {
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(v) => Err(self.invalid(field, "a boolean", v)),
+            None => Err(FlightEventError::Missing {
+                kind: self.kind,
+                field,
+            }),
+        }
+    }
+
+    fn opt_str(&self, field: &'static str) -> Result<Option<String>, FlightEventError> {
+        match self.rec.metadata.get(field) {
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(v) => Err(self.invalid(field, "a string", v)),
+            None => Ok(None),
+        }
+    }
+
+    /// A string field; in a truncated record a missing one reads as `""` (it was cut).
+    fn str(&self, field: &'static str) -> Result<String, FlightEventError> {
+        match self.opt_str(field)? {
+            Some(s) => Ok(s),
+            None if self.rec.truncated => Ok(String::new()),
+            None => Err(FlightEventError::Missing {
+                kind: self.kind,
+                field,
+            }),
+        }
+    }
+}
+
+impl FlightEvent {
+    /// Reads `rec` as a flight-recorder event. Fails with the kind and field when the
+    /// kind is not one of [`FLIGHT_KINDS`] or a field is missing or mistyped. In a
+    /// record flagged `truncated`, a missing string field reads as `""`.
+    pub fn from_record(rec: &EventRecord) -> Result<FlightEvent, FlightEventError> {
+        let kind = FLIGHT_KINDS
+            .iter()
+            .find(|k| **k == rec.kind)
+            .copied()
+            .ok_or_else(|| FlightEventError::UnknownKind(rec.kind.clone()))?;
+        let f = Fields { rec, kind };
+        let text = || rec.message.clone();
+        Ok(match kind {
+            KIND_BLOCK_START => FlightEvent::BlockStart {
+                block: f.u64("block")?,
+            },
+            KIND_BLOCK_END => FlightEvent::BlockEnd {
+                block: f.u64("block")?,
+                duration_ns: f.u64("duration_ns")?,
+                routes_generated: f.u64("routes_generated")?,
+                routes_filtered: f.u64("routes_filtered")?,
+                opportunities: f.u64("opportunities")?,
+            },
+            KIND_PHASE_START => FlightEvent::PhaseStart {
+                phase: text(),
+                block: f.opt_u64("block")?,
+                metadata: Metadata(
+                    rec.metadata
+                        .iter()
+                        .filter(|(k, _)| *k != "block")
+                        .map(|(k, v)| (k.to_owned(), v.clone()))
+                        .collect(),
+                ),
+            },
+            KIND_PHASE_END => {
+                let result = match rec.metadata.get("result") {
+                    Some(Value::Str(s)) => PhaseOutcome::parse(s).ok_or_else(|| {
+                        f.invalid(
+                            "result",
+                            "one of success, cache_hit, cache_miss, failure",
+                            &Value::Str(s.clone()),
+                        )
+                    })?,
+                    Some(v) => return Err(f.invalid("result", "a string", v)),
+                    None => {
+                        return Err(FlightEventError::Missing {
+                            kind,
+                            field: "result",
+                        })
+                    }
+                };
+                FlightEvent::PhaseEnd {
+                    phase: text(),
+                    duration_ns: f.u64("duration_ns")?,
+                    result,
+                    reason: f.opt_str("reason")?,
+                    block: f.opt_u64("block")?,
+                }
+            }
+            KIND_DECISION => FlightEvent::Decision {
+                component: f.str("component")?,
+                action: f.str("action")?,
+                reason: text(),
+                context: f.str("context")?,
+                block: f.opt_u64("block")?,
+            },
+            KIND_RPC_CALL => FlightEvent::RpcCall {
+                endpoint: rec.peer.clone().unwrap_or_default(),
+                method: text(),
+                duration_ns: f.u64("duration_ns")?,
+                success: f.bool("success")?,
+                block: f.opt_u64("block")?,
+                payload_bytes: f.u64("payload_bytes")?,
+                requested: f.u64("requested")?,
+                returned: f.u64("returned")?,
+            },
+            KIND_ERROR_EVENT => FlightEvent::ErrorEvent {
+                component: f.str("component")?,
+                error_type: f.str("error_type")?,
+                message: text(),
+                context: f.str("context")?,
+                block: f.opt_u64("block")?,
+            },
+            KIND_BLOCK_SKIPPED => FlightEvent::BlockSkipped {
+                block: f.u64("block")?,
+                reason: text(),
+                last_processed_block: f.u64("last_processed_block")?,
+            },
+            _ => FlightEvent::BlockGap {
+                from_block: f.u64("from_block")?,
+                to_block: f.u64("to_block")?,
+                gap_blocks: f.u64("gap_blocks")?,
+            },
+        })
+    }
+
+    /// The kind this event is recorded as.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FlightEvent::BlockStart { .. } => KIND_BLOCK_START,
+            FlightEvent::BlockEnd { .. } => KIND_BLOCK_END,
+            FlightEvent::PhaseStart { .. } => KIND_PHASE_START,
+            FlightEvent::PhaseEnd { .. } => KIND_PHASE_END,
+            FlightEvent::Decision { .. } => KIND_DECISION,
+            FlightEvent::RpcCall { .. } => KIND_RPC_CALL,
+            FlightEvent::ErrorEvent { .. } => KIND_ERROR_EVENT,
+            FlightEvent::BlockSkipped { .. } => KIND_BLOCK_SKIPPED,
+            FlightEvent::BlockGap { .. } => KIND_BLOCK_GAP,
+        }
+    }
+}
+
+impl TryFrom<&EventRecord> for FlightEvent {
+    type Error = FlightEventError;
+    fn try_from(rec: &EventRecord) -> Result<Self, Self::Error> {
+        FlightEvent::from_record(rec)
+    }
+}
+
+// ------------------------------------------------------------------------ report
+
+/// The network status report from [`Recorder::report`]. Every figure comes from named
+/// counters, histograms and event counters — cumulative since the recorder was built
+/// (see [`NetworkReport::since`] for per-period figures). A rate with nothing to divide
+/// by is `null` (`None`), not 0.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkReport {
+    /// When the report was computed.
+    pub generated_at: Timestamp,
+    /// The period the caller asked about, seconds.
+    pub period_secs: f64,
+    /// The time the figures actually cover, seconds: the recorder's uptime (or, after
+    /// [`NetworkReport::since`], the time between the two reports).
+    pub covered_secs: f64,
+    /// Blocks.
+    pub blocks: BlockReport,
+    /// RPC calls.
+    pub rpc: RpcReport,
+    /// Errors.
+    pub errors: ErrorReport,
+    /// Phase caches.
+    pub cache: CacheReport,
+    /// Pools (or other discovered items).
+    pub pools: PoolReport,
+}
+
+/// Block figures of a [`NetworkReport`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BlockReport {
+    /// Blocks processed (counter `blocks_processed`, from `block_end`).
+    pub processed: u64,
+    /// `processed / covered_secs`.
+    pub per_sec: f64,
+    /// Blocks skipped (counter `blocks_skipped`).
+    pub skipped: u64,
+    /// Blocks never seen (counter `blocks_missed`, from `block_gap`).
+    pub missed: u64,
+    /// Block latencies observed (histogram `block.duration`; not counted while the
+    /// recorder is disabled).
+    pub latency_samples: u64,
+    /// Mean block latency, ms (histogram `block.duration`, within 1 %).
+    pub latency_avg_ms: Option<f64>,
+    /// 99th percentile block latency, ms; always cumulative since start.
+    pub latency_p99_ms: Option<f64>,
+    /// Routes generated (counter `routes_generated`).
+    pub routes_generated: u64,
+    /// Routes filtered out (counter `routes_filtered`).
+    pub routes_filtered: u64,
+    /// Opportunities found (counter `opportunities`).
+    pub opportunities: u64,
+}
+
+/// One endpoint's RPC figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EndpointReport {
+    /// Successful calls (counter `rpc.<endpoint>.success`).
+    pub successes: u64,
+    /// Failed calls (counter `rpc.<endpoint>.failure`).
+    pub failures: u64,
+    /// `successes / (successes + failures)`.
+    pub success_rate: Option<f64>,
+}
+
+/// One RPC method's latency (histogram `rpc.<method>`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MethodReport {
+    /// Calls timed.
+    pub calls: u64,
+    /// Mean latency, ms.
+    pub avg_ms: Option<f64>,
+    /// 99th percentile latency, ms; always cumulative since start.
+    pub p99_ms: Option<f64>,
+}
+
+/// RPC figures of a [`NetworkReport`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RpcReport {
+    /// All calls: `successes + failures`.
+    pub calls: u64,
+    /// Successful calls, over every endpoint.
+    pub successes: u64,
+    /// Failed calls, over every endpoint.
+    pub failures: u64,
+    /// `successes / calls`.
+    pub success_rate: Option<f64>,
+    /// By endpoint (counters `rpc.<endpoint>.success|failure`).
+    pub by_endpoint: BTreeMap<String, EndpointReport>,
+    /// Latency by method (histograms `rpc.<method>`).
+    pub by_method: BTreeMap<String, MethodReport>,
+}
+
+/// Error figures of a [`NetworkReport`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorReport {
+    /// Events recorded, of every kind (the event counters).
+    pub events: u64,
+    /// Error and Critical events among them (any kind: `error_event`, `error`, …).
+    pub errors: u64,
+    /// `errors / events`.
+    pub error_rate: Option<f64>,
+    /// `error_event` calls by component (counters `errors.<component>`; kept even
+    /// when the events are filtered out).
+    pub by_component: BTreeMap<String, u64>,
+}
+
+/// Cache figures of a [`NetworkReport`], from phase results.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CacheReport {
+    /// Phases ended with `cache_hit` (counter `cache_hits`).
+    pub hits: u64,
+    /// Phases ended with `cache_miss` (counter `cache_misses`).
+    pub misses: u64,
+    /// `hits / (hits + misses)`.
+    pub hit_rate: Option<f64>,
+}
+
+/// Pool (or item) figures of a [`NetworkReport`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolReport {
+    /// Discovered (counter `pools_discovered`).
+    pub discovered: u64,
+    /// Validated successfully (counter `pools_validated`).
+    pub validated: u64,
+    /// Failed validation (counter `pools_validation_failed`).
+    pub validation_failed: u64,
+    /// `validated / (validated + validation_failed)`.
+    pub validation_success_rate: Option<f64>,
+}
+
+fn rate(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn ms(ns: f64) -> f64 {
+    ns / 1e6
+}
+
+/// `(count, mean ms, p99 ms)` of a histogram summary.
+fn latency(h: Option<&HistogramSummary>) -> (u64, Option<f64>, Option<f64>) {
+    match h {
+        Some(h) if h.count > 0 => (h.count, Some(ms(h.mean)), Some(ms(h.p99 as f64))),
+        _ => (0, None, None),
+    }
+}
+
+/// The mean over the samples taken between two cumulative means.
+fn mean_between(
+    n_now: u64,
+    avg_now: Option<f64>,
+    n_then: u64,
+    avg_then: Option<f64>,
+) -> Option<f64> {
+    let n = n_now.checked_sub(n_then).filter(|&n| n > 0)?;
+    let sum = avg_now.unwrap_or(0.0) * n_now as f64 - avg_then.unwrap_or(0.0) * n_then as f64;
+    Some((sum / n as f64).max(0.0))
+}
+
+impl NetworkReport {
+    /// The report from `stats` (see [`Recorder::report`]).
+    pub fn from_stats(stats: &Stats, period: Duration) -> NetworkReport {
+        let c = |name: &str| stats.counters.get(name).copied().unwrap_or(0);
+        let covered = stats.uptime_secs;
+
+        let (latency_samples, latency_avg_ms, latency_p99_ms) =
+            latency(stats.histograms.get(HIST_BLOCK));
+        let processed = c(C_BLOCKS_PROCESSED);
+        let blocks = BlockReport {
+            processed,
+            per_sec: if covered > 0.0 {
+                processed as f64 / covered
+            } else {
+                0.0
+            },
+            skipped: c(C_BLOCKS_SKIPPED),
+            missed: c(C_BLOCKS_MISSED),
+            latency_samples,
+            latency_avg_ms,
+            latency_p99_ms,
+            routes_generated: c(C_ROUTES_GENERATED),
+            routes_filtered: c(C_ROUTES_FILTERED),
+            opportunities: c(C_OPPORTUNITIES),
+        };
+
+        let mut rpc = RpcReport::default();
+        for (name, &n) in &stats.counters {
+            let Some(rest) = name.strip_prefix("rpc.") else {
+                continue;
+            };
+            if let Some(ep) = rest.strip_suffix(".success") {
+                rpc.by_endpoint.entry(ep.to_owned()).or_default().successes += n;
+            } else if let Some(ep) = rest.strip_suffix(".failure") {
+                rpc.by_endpoint.entry(ep.to_owned()).or_default().failures += n;
+            }
+        }
+        for e in rpc.by_endpoint.values_mut() {
+            e.success_rate = rate(e.successes, e.successes + e.failures);
+            rpc.successes += e.successes;
+            rpc.failures += e.failures;
+        }
+        rpc.calls = rpc.successes + rpc.failures;
+        rpc.success_rate = rate(rpc.successes, rpc.calls);
+        for (name, h) in &stats.histograms {
+            if let Some(method) = name.strip_prefix("rpc.") {
+                let (calls, avg_ms, p99_ms) = latency(Some(h));
+                rpc.by_method.insert(
+                    method.to_owned(),
+                    MethodReport {
+                        calls,
+                        avg_ms,
+                        p99_ms,
+                    },
+                );
+            }
+        }
+
+        let sev = |s: Severity| stats.by_severity.get(&s).copied().unwrap_or(0);
+        let errs = sev(Severity::Error) + sev(Severity::Critical);
+        let errors = ErrorReport {
+            events: stats.total_recorded,
+            errors: errs,
+            error_rate: rate(errs, stats.total_recorded),
+            by_component: stats
+                .counters
+                .iter()
+                .filter_map(|(k, &v)| Some((k.strip_prefix("errors.")?.to_owned(), v)))
+                .collect(),
+        };
+
+        let (hits, misses) = (c(C_CACHE_HITS), c(C_CACHE_MISSES));
+        let (validated, failed) = (c(C_POOLS_VALIDATED), c(C_POOLS_FAILED));
+        NetworkReport {
+            generated_at: stats.taken_at,
+            period_secs: period.as_secs_f64(),
+            covered_secs: covered,
+            blocks,
+            rpc,
+            errors,
+            cache: CacheReport {
+                hits,
+                misses,
+                hit_rate: rate(hits, hits + misses),
+            },
+            pools: PoolReport {
+                discovered: c(C_POOLS_DISCOVERED),
+                validated,
+                validation_failed: failed,
+                validation_success_rate: rate(validated, validated + failed),
+            },
+        }
+    }
+
+    /// The figures between `earlier` and this report (both from the same recorder):
+    /// counts are subtracted, rates and averages recomputed over the interval, and
+    /// `covered_secs` is the time between them. The p99 latencies cannot be
+    /// subtracted and stay this report's (cumulative) ones.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let rec = flightring::Recorder::builder().capacity(1024).build()?;
+    /// let period = Duration::from_secs(60);
+    /// rec.block_end(1, Duration::from_millis(100), 0, 0, 0);
+    /// let first = rec.report(period);
+    /// rec.block_end(2, Duration::from_millis(300), 0, 0, 0);
+    /// let last_period = rec.report(period).since(&first);
+    /// assert_eq!(last_period.blocks.processed, 1);
+    /// let avg = last_period.blocks.latency_avg_ms.unwrap();
+    /// assert!((avg - 300.0).abs() < 300.0 * 0.02);
+    /// # Ok::<(), flightring::ConfigError>(())
+    /// ```
+    pub fn since(&self, earlier: &NetworkReport) -> NetworkReport {
+        let d = |a: u64, b: u64| a.saturating_sub(b);
+        let covered = (self.covered_secs - earlier.covered_secs).max(0.0);
+        let (b, eb) = (&self.blocks, &earlier.blocks);
+        let processed = d(b.processed, eb.processed);
+        let blocks = BlockReport {
+            processed,
+            per_sec: if covered > 0.0 {
+                processed as f64 / covered
+            } else {
+                0.0
+            },
+            skipped: d(b.skipped, eb.skipped),
+            missed: d(b.missed, eb.missed),
+            latency_samples: d(b.latency_samples, eb.latency_samples),
+            latency_avg_ms: mean_between(
+                b.latency_samples,
+                b.latency_avg_ms,
+                eb.latency_samples,
+                eb.latency_avg_ms,
+            ),
+            latency_p99_ms: b.latency_p99_ms,
+            routes_generated: d(b.routes_generated, eb.routes_generated),
+            routes_filtered: d(b.routes_filtered, eb.routes_filtered),
+            opportunities: d(b.opportunities, eb.opportunities),
+        };
+
+        let mut rpc = RpcReport::default();
+        for (ep, e) in &self.rpc.by_endpoint {
+            let before = earlier.rpc.by_endpoint.get(ep).cloned().unwrap_or_default();
+            let (s, f) = (
+                d(e.successes, before.successes),
+                d(e.failures, before.failures),
+            );
+            rpc.successes += s;
+            rpc.failures += f;
+            rpc.by_endpoint.insert(
+                ep.clone(),
+                EndpointReport {
+                    successes: s,
+                    failures: f,
+                    success_rate: rate(s, s + f),
+                },
+            );
+        }
+        rpc.calls = rpc.successes + rpc.failures;
+        rpc.success_rate = rate(rpc.successes, rpc.calls);
+        for (m, now) in &self.rpc.by_method {
+            let before = earlier.rpc.by_method.get(m).cloned().unwrap_or_default();
+            rpc.by_method.insert(
+                m.clone(),
+                MethodReport {
+                    calls: d(now.calls, before.calls),
+                    avg_ms: mean_between(now.calls, now.avg_ms, before.calls, before.avg_ms),
+                    p99_ms: now.p99_ms,
+                },
+            );
+        }
+
+        let (events, errs) = (
+            d(self.errors.events, earlier.errors.events),
+            d(self.errors.errors, earlier.errors.errors),
+        );
+        let errors = ErrorReport {
+            events,
+            errors: errs,
+            error_rate: rate(errs, events),
+            by_component: self
+                .errors
+                .by_component
+                .iter()
+                .map(|(k, &v)| {
+                    let before = earlier.errors.by_component.get(k).copied().unwrap_or(0);
+                    (k.clone(), d(v, before))
+                })
+                .collect(),
+        };
+
+        let (hits, misses) = (
+            d(self.cache.hits, earlier.cache.hits),
+            d(self.cache.misses, earlier.cache.misses),
+        );
+        let (validated, failed) = (
+            d(self.pools.validated, earlier.pools.validated),
+            d(
+                self.pools.validation_failed,
+                earlier.pools.validation_failed,
+            ),
+        );
+        NetworkReport {
+            generated_at: self.generated_at,
+            period_secs: self.period_secs,
+            covered_secs: covered,
+            blocks,
+            rpc,
+            errors,
+            cache: CacheReport {
+                hits,
+                misses,
+                hit_rate: rate(hits, hits + misses),
+            },
+            pools: PoolReport {
+                discovered: d(self.pools.discovered, earlier.pools.discovered),
+                validated,
+                validation_failed: failed,
+                validation_success_rate: rate(validated, validated + failed),
+            },
+        }
+    }
+}
