@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use flightring::{Direction, Event, Query, Recorder, Severity};
+use flightring::{Direction, Event, PhaseResult, Query, Recorder, Severity};
 
 const MESSAGE_TYPES: [(&str, u64); 12] = [
     ("version", 150),
@@ -213,6 +213,92 @@ fn worker(
     }
 }
 
+/// A block processor: every 50 ms a block goes through its phases (a cached fetch, RPC
+/// calls to two endpoints, route generation, a decision), recorded with the typed
+/// flight-recorder helpers. Now and then a block is skipped or a gap is seen.
+fn block_processor(rec: Recorder, stop: Arc<AtomicBool>) {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut block = 812_000u64;
+    let endpoints = ["alchemy", "infura"];
+    let methods = ["eth_call", "eth_getLogs", "getReserves"];
+    while !stop.load(Ordering::Relaxed) {
+        block += 1;
+        if rng.below(100) == 0 {
+            rec.block_skipped(block, "node behind head", block - 1);
+            continue;
+        }
+        if rng.below(200) == 0 {
+            rec.block_gap(block, block + 3);
+            block += 3;
+        }
+        let started = Instant::now();
+        rec.block_start(block);
+        {
+            let mut fetch = rec.phase("jit_fetch", Some(block));
+            fetch.set_result(if rng.below(4) == 0 {
+                PhaseResult::CacheMiss
+            } else {
+                PhaseResult::CacheHit
+            });
+        }
+        for _ in 0..3 + rng.below(4) {
+            let ok = rng.below(50) != 0;
+            let ms = rng.latency_us(9_000) / 1000;
+            let (endpoint, method) = (
+                endpoints[rng.below(2) as usize],
+                methods[rng.below(3) as usize],
+            );
+            let dur = Duration::from_millis(ms);
+            flightring::record_rpc_call!(
+                rec,
+                endpoint,
+                method,
+                dur,
+                ok,
+                Some(block),
+                512 + rng.below(4096),
+                10,
+                if ok { 10 } else { 0 }
+            );
+        }
+        let discovered = rng.below(20);
+        rec.pools_discovered(discovered);
+        let failed = rng.below(discovered / 5 + 1);
+        rec.pools_validated(discovered - failed.min(discovered), failed.min(discovered));
+        let routes = 100 + rng.below(50);
+        let filtered = routes * 3 / 4;
+        {
+            let _routes = rec.phase("route_gen", Some(block));
+        }
+        let opportunities = rng.below(3);
+        if opportunities > 0 {
+            rec.decision(
+                "executor",
+                "submit",
+                "profitable route",
+                "min_profit=0.3%",
+                Some(block),
+            );
+        } else {
+            rec.decision(
+                "executor",
+                "skip",
+                "no route above threshold",
+                "min_profit=0.3%",
+                Some(block),
+            );
+        }
+        rec.block_end(
+            block,
+            started.elapsed() + Duration::from_millis(rng.latency_us(40_000) / 1000),
+            routes,
+            filtered,
+            opportunities,
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -256,6 +342,10 @@ fn main() {
             worker(rec, t, peers, rate, stop, incident, done)
         }));
     }
+    let blocks = {
+        let (rec, stop) = (rec.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || block_processor(rec, stop))
+    };
     let started = Instant::now();
     let mut last = 0u64;
     for sec in 1..=args.seconds {
@@ -292,6 +382,7 @@ fn main() {
     for h in handles {
         let _ = h.join();
     }
+    let _ = blocks.join();
     let elapsed = started.elapsed().as_secs_f64();
     rec.sweep_now();
 
@@ -350,6 +441,12 @@ fn main() {
             h.max as f64 / 1e3
         );
     }
+    let report = rec.report(Duration::from_secs(args.seconds));
+    println!("\n== network report");
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).unwrap_or_default()
+    );
     println!("\n== 10 newest warnings and worse");
     for e in rec.query(&Query::new().limit(10).min_severity(Severity::Warning)) {
         println!(
