@@ -312,6 +312,7 @@ fn fallback_raw(c: &Calibration) -> u64 {
 #[derive(Debug)]
 pub(crate) struct Calibration {
     /// Whether raw readings are TSC ticks (else nanoseconds since `mono0`).
+    #[cfg_attr(loom, allow(dead_code))]
     tsc: bool,
     /// The raw reading taken at `wall0`.
     raw0: u64,

@@ -1,0 +1,10 @@
+//! Builds an event from the input, encodes it into every slot size and decodes it back; see `checks::codec`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[allow(dead_code)]
+#[path = "../src/checks.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::codec(data));
