@@ -701,5 +701,6 @@ mod report;
 
 pub use readback::{FlightEvent, FlightEventError};
 pub use report::{
-    BlockReport, CacheReport, EndpointReport, ErrorReport, MethodReport, NetworkReport, PoolReport, RpcReport,
+    BlockReport, CacheReport, EndpointReport, ErrorReport, MethodReport, NetworkReport, PoolReport,
+    RpcReport,
 };

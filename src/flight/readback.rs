@@ -5,7 +5,6 @@
 #[allow(unused_imports)]
 use super::*;
 
-
 /// A flight-recorder event read back from an [`EventRecord`]: one variant per kind,
 /// with its fields. Each variant's docs say where its fields are stored: `block` and the
 /// numbers in metadata (`block` only when given), the free text in the event's message,

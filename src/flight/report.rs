@@ -4,7 +4,6 @@
 #[allow(unused_imports)]
 use super::*;
 
-
 /// The network status report from [`Recorder::report`]. Every figure comes from named
 /// counters, histograms and event counters — cumulative since the recorder was built
 /// (see [`NetworkReport::since`] for per-period figures). A rate with nothing to divide
