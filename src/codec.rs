@@ -440,7 +440,7 @@ fn encode_cut(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &mut [u8]) -> Enco
     Encoded { len, truncated }
 }
 
-/// Why bytes are not a valid payload (only possible for bytes [`encode`] did not write).
+/// Why bytes are not a valid payload (only possible for bytes the encoder did not write).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
     /// A length points past the end of the payload.

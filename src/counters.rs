@@ -1,16 +1,15 @@
 //! Named counters and gauges: for figures that are not events — RPC successes per
 //! endpoint, cache hits, queue depths — and for the `metrics` facade.
 //!
-//! Names are interned into a fixed table ([`crate::kind::Interner`]), values are padded
+//! Names are interned into a fixed table ([`crate::kind::Interner`]), values are
 //! atomics: adding is a lock-free lookup and one `fetch_add` (a cached [`Counter`] skips
-//! the lookup). Counters only grow; gauges hold an `f64` that can be set or moved.
+//! the lookup). Values are not cache-padded: these are per-block or per-call figures,
+//! not per-event ones, and padding would cost 128 bytes a name up front. Counters only grow; gauges hold an `f64` that can be set or moved.
 //! Unlike events, they are kept while the recorder is disabled or below level: they
 //! are the program's own figures, not filtered diagnostics.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use crossbeam_utils::CachePadded;
 
 use crate::kind::Interner;
 
@@ -18,7 +17,7 @@ use crate::kind::Interner;
 pub(crate) struct NamedValues {
     names: Interner,
     /// Value by id; `0` (or `0.0` for gauges, bit pattern `0`) until first set.
-    values: Box<[CachePadded<AtomicU64>]>,
+    values: Box<[AtomicU64]>,
     /// Updates refused because the table was full.
     pub(crate) refused: AtomicU64,
 }
@@ -36,7 +35,7 @@ impl NamedValues {
         NamedValues {
             names: Interner::new(capacity),
             values: (0..capacity)
-                .map(|_| CachePadded::new(AtomicU64::new(0)))
+                .map(|_| AtomicU64::new(0))
                 .collect(),
             refused: AtomicU64::new(0),
         }
@@ -58,7 +57,7 @@ impl NamedValues {
     pub(crate) fn get(&self, name: &str) -> Option<&AtomicU64> {
         self.names
             .lookup(name)
-            .map(|id| &*self.values[usize::from(id)])
+            .map(|id| &self.values[usize::from(id)])
     }
 
     /// Every `(name, raw value)`.
@@ -71,7 +70,7 @@ impl NamedValues {
 
     pub(crate) fn memory_bytes(&self) -> usize {
         self.names.memory_bytes()
-            + self.values.len() * std::mem::size_of::<CachePadded<AtomicU64>>()
+            + self.values.len() * std::mem::size_of::<AtomicU64>()
     }
 }
 

@@ -32,6 +32,7 @@
 //! | record | [`Recorder::record`], [`Event`], [`Kind`], [`Recorder::peer_connected`], [`Recorder::message`], [`Recorder::error`], [`Recorder::observe`] |
 //! | read | [`Recorder::snapshot`], [`Snapshot`], [`Recorder::query`], [`Query`], [`EventRecord`] |
 //! | follow | [`Recorder::cursor`], [`Cursor`]: each new event once, losses counted |
+//! | stream to files | [`exporter::Exporter`], [`exporter::ExporterConfig`], [`exporter::read_stream_file`]: JSON Lines with gap lines, rotation, gzip, atomic snapshot file |
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
