@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::health::HealthThresholds;
 use crate::recorder::Recorder;
+use crate::redact::RedactionConfig;
 use crate::severity::Severity;
 
 /// Slot sizes a recorder can use, in bytes.
@@ -104,6 +105,9 @@ pub struct Config {
     pub histogram_max: u64,
     /// Health thresholds.
     pub health: HealthThresholds,
+    /// What is redacted before events reach the ring.
+    #[serde(default)]
+    pub redaction: RedactionConfig,
 }
 
 /// Serialises a [`Duration`] as fractional seconds.
@@ -151,6 +155,7 @@ pub struct Builder {
     max_peers: usize,
     histogram_max: u64,
     health: HealthThresholds,
+    redaction: RedactionConfig,
 }
 
 impl Default for Builder {
@@ -169,6 +174,7 @@ impl Default for Builder {
             max_peers: 65_536,
             histogram_max: 3_600_000_000_000,
             health: HealthThresholds::default(),
+            redaction: RedactionConfig::default(),
         }
     }
 }
@@ -248,6 +254,13 @@ impl Builder {
     /// (default 1 h in ns). Larger values are clamped and counted out of range.
     pub fn histogram_max(mut self, v: u64) -> Self {
         self.histogram_max = v;
+        self
+    }
+
+    /// What is redacted before events reach the ring (default: the deny-listed keys of
+    /// [`RedactionConfig`] and credentials in URLs).
+    pub fn redaction(mut self, r: RedactionConfig) -> Self {
+        self.redaction = r;
         self
     }
 
@@ -378,6 +391,7 @@ impl Builder {
             max_peers: self.max_peers,
             histogram_max: self.histogram_max,
             health: self.health.clone(),
+            redaction: self.redaction.clone(),
         })
     }
 

@@ -34,9 +34,7 @@ impl NamedValues {
     pub(crate) fn new(capacity: usize) -> Self {
         NamedValues {
             names: Interner::new(capacity),
-            values: (0..capacity)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            values: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
             refused: AtomicU64::new(0),
         }
     }
@@ -69,8 +67,7 @@ impl NamedValues {
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        self.names.memory_bytes()
-            + self.values.len() * std::mem::size_of::<AtomicU64>()
+        self.names.memory_bytes() + self.values.len() * std::mem::size_of::<AtomicU64>()
     }
 }
 

@@ -34,6 +34,8 @@
 //! | follow | [`Recorder::cursor`], [`Cursor`]: each new event once, losses counted |
 //! | stream to files | [`exporter::Exporter`], [`exporter::ExporterConfig`], [`exporter::read_stream_file`]: JSON Lines with gap lines, rotation, gzip, atomic snapshot file |
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
+//! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
+//! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
@@ -51,14 +53,19 @@ mod duration;
 mod event;
 mod export;
 pub mod exporter;
+mod flight;
 mod health;
 mod histogram;
 mod kind;
+mod macros;
+mod panic_hook;
 mod peers;
 mod query;
 mod recorder;
+mod redact;
 mod retention;
 mod ring;
+mod settings;
 mod severity;
 mod slot;
 mod snapshot;
@@ -73,11 +80,23 @@ pub use cursor::{Batch, Cursor};
 pub use duration::{format_duration, parse_duration, ParseDurationError};
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
 pub use export::{read_jsonl, ExportError, ImportError, SCHEMA, SCHEMA_VERSION};
+pub use flight::{
+    BlockReport, CacheReport, EndpointReport, ErrorReport, FlightEvent, FlightEventError,
+    MethodReport, NetworkReport, PhaseGuard, PhaseOutcome, PhaseResult, PoolReport, RpcReport,
+    FLIGHT_KINDS, KIND_BLOCK_END, KIND_BLOCK_GAP, KIND_BLOCK_SKIPPED, KIND_BLOCK_START,
+    KIND_DECISION, KIND_ERROR_EVENT, KIND_PHASE_END, KIND_PHASE_START, KIND_RPC_CALL,
+};
 pub use health::{Health, HealthFigures, HealthStatus, HealthThresholds};
 pub use histogram::HistogramSummary;
 pub use kind::Kind;
+pub use panic_hook::{
+    install_panic_hook, PanicDump, PanicHook, PanicLocation, PanicRecord, PANIC_SCHEMA,
+    PANIC_SCHEMA_VERSION,
+};
 pub use query::Query;
 pub use recorder::{Histogram, Recorder};
+pub use redact::{Redacted, RedactionConfig, Redactor, DEFAULT_DENY_KEYS, REDACTED};
+pub use settings::{Settings, SettingsError, ENV_VARS};
 pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::Snapshot;
 pub use stats::{Rejected, Stats, WindowStats};
@@ -130,12 +149,3 @@ pub mod __private {
         ))
     }
 }
-
-mod flight;
-mod macros;
-pub use flight::{
-    BlockReport, CacheReport, EndpointReport, ErrorReport, FlightEvent, FlightEventError,
-    MethodReport, NetworkReport, PhaseGuard, PhaseOutcome, PhaseResult, PoolReport, RpcReport,
-    FLIGHT_KINDS, KIND_BLOCK_END, KIND_BLOCK_GAP, KIND_BLOCK_SKIPPED, KIND_BLOCK_START,
-    KIND_DECISION, KIND_ERROR_EVENT, KIND_PHASE_END, KIND_PHASE_START, KIND_RPC_CALL,
-};

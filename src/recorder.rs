@@ -37,6 +37,7 @@ use crate::histogram::{AtomicHistogram, HistogramSummary};
 use crate::kind::{Interner, Kind, NO_ID};
 use crate::peers::Peers;
 use crate::query::Query;
+use crate::redact::Redactor;
 use crate::retention::{self, SweeperControl};
 use crate::ring::Ring;
 use crate::severity::Severity;
@@ -137,6 +138,8 @@ pub(crate) struct Inner {
     /// The health window's samples, oldest first.
     window: Mutex<VecDeque<Sample>>,
     pub(crate) sweeper: Arc<SweeperControl>,
+    /// Applied to every event before it reaches the ring.
+    redactor: Redactor,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -259,6 +262,7 @@ impl Recorder {
             last_sweep: AtomicU64::new(0),
             window: Mutex::new(VecDeque::new()),
             sweeper: Arc::new(SweeperControl::default()),
+            redactor: config.redaction.compile(),
             config,
         });
         inner.sample();
@@ -782,8 +786,16 @@ impl Inner {
         }
     }
 
+    /// Writes `ev` after redaction (see [`crate::redact`]): a redacted copy is built on
+    /// the stack when a key or value calls for it; otherwise `ev` goes as it is.
     #[inline]
     fn write(&self, ev: &Event<'_>, kind: u16) {
+        self.redactor
+            .with_redacted(ev, |ev| self.write_plain(ev, kind));
+    }
+
+    #[inline]
+    fn write_plain(&self, ev: &Event<'_>, kind: u16) {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));

@@ -1,0 +1,434 @@
+//! Settings from environment variables (through a lookup function, and once from the
+//! real environment of a child process) and from TOML files: good values, bad values
+//! naming the variable or the line, unknown keys, and precedence.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use flightring::{Recorder, Settings, SettingsError, Severity, ENV_VARS};
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn from_env(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    Settings::from_env_map(env(pairs))
+}
+
+/// A fresh directory under the system temp dir.
+fn temp_dir(name: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "flightring-settings-{name}-{}-{nanos}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn no_variables_means_defaults() {
+    let s = from_env(&[]).unwrap();
+    assert_eq!(s.capacity, None);
+    assert!(s.exporter.is_none());
+    assert!(s.redaction.enabled);
+    let rec = s.build().unwrap();
+    assert_eq!(rec.capacity(), 65_536);
+    // Empty values count as unset.
+    let empty: Vec<(&str, &str)> = ENV_VARS.iter().map(|&v| (v, "")).collect();
+    let s = from_env(&empty).unwrap();
+    assert_eq!(s.capacity, None);
+    assert!(s.exporter.is_none());
+}
+
+#[test]
+fn every_variable_applies() {
+    let s = from_env(&[
+        ("FLIGHTRING_ENABLED", "off"),
+        ("FLIGHTRING_OUTPUT", "/tmp/fr.jsonl"),
+        ("FLIGHTRING_CAPACITY", "100_000"),
+        ("FLIGHTRING_SHARDS", "4"),
+        ("FLIGHTRING_SLOT_BYTES", "256"),
+        ("FLIGHTRING_MIN_SEVERITY", "Warning"),
+        ("FLIGHTRING_RETENTION", "1h30m"),
+        ("FLIGHTRING_SWEEP_INTERVAL", "10s"),
+        ("FLIGHTRING_HEALTH_INTERVAL", "250ms"),
+        ("FLIGHTRING_REDACTION", "no"),
+        ("FLIGHTRING_REDACT_KEYS", "session_id, otp,,"),
+    ])
+    .unwrap();
+    assert_eq!(s.enabled, Some(false));
+    assert_eq!(s.capacity, Some(100_000));
+    assert_eq!(s.shards, Some(4));
+    assert_eq!(s.slot_bytes, Some(256));
+    assert_eq!(s.min_severity, Some(Severity::Warning));
+    assert_eq!(s.retention, Some(Duration::from_secs(5_400)));
+    assert_eq!(s.sweep_interval, Some(Duration::from_secs(10)));
+    assert_eq!(s.health_interval, Some(Duration::from_millis(250)));
+    let exporter = s.exporter.clone().unwrap();
+    assert_eq!(exporter.path, PathBuf::from("/tmp/fr.jsonl"));
+    assert_eq!(
+        exporter.rotate_bytes,
+        10 << 20,
+        "other exporter settings default"
+    );
+    assert!(!s.redaction.enabled);
+    assert_eq!(s.redaction.extra_deny_keys, ["session_id", "otp"]);
+
+    let rec = s.build().unwrap();
+    let c = rec.config();
+    assert_eq!((c.capacity, c.shards, c.slot_bytes), (131_072, 4, 256));
+    assert_eq!(c.min_severity, Severity::Warning);
+    assert_eq!(c.retention, Duration::from_secs(5_400));
+    assert!(!c.enabled && !rec.is_enabled());
+}
+
+#[test]
+fn booleans_and_severities_in_any_case() {
+    for (v, want) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("yes", true),
+        ("On", true),
+        (" on ", true),
+        ("false", false),
+        ("0", false),
+        ("No", false),
+        ("OFF", false),
+    ] {
+        let s = from_env(&[("FLIGHTRING_ENABLED", v)]).unwrap();
+        assert_eq!(s.enabled, Some(want), "{v}");
+    }
+    for (v, want) in [
+        ("DEBUG", Severity::Debug),
+        ("info", Severity::Info),
+        ("Warning", Severity::Warning),
+        ("warn", Severity::Warning),
+        ("ERROR", Severity::Error),
+        ("critical", Severity::Critical),
+    ] {
+        let s = from_env(&[("FLIGHTRING_MIN_SEVERITY", v)]).unwrap();
+        assert_eq!(s.min_severity, Some(want), "{v}");
+    }
+}
+
+#[test]
+fn bad_values_name_the_variable_and_the_value() {
+    for (var, value, reason) in [
+        ("FLIGHTRING_ENABLED", "maybe", "expected true/false"),
+        ("FLIGHTRING_CAPACITY", "lots", "whole number"),
+        ("FLIGHTRING_CAPACITY", "-5", "whole number"),
+        ("FLIGHTRING_CAPACITY", "0", "capacity must be at least 1"),
+        ("FLIGHTRING_CAPACITY", "99999999999", "over the maximum"),
+        ("FLIGHTRING_SHARDS", "0", "shards must be at least 1"),
+        ("FLIGHTRING_SLOT_BYTES", "100", "slot_bytes must be one of"),
+        ("FLIGHTRING_MIN_SEVERITY", "loud", "expected one of DEBUG"),
+        ("FLIGHTRING_RETENTION", "forever", "expected a number"),
+        ("FLIGHTRING_RETENTION", "10x", "unknown unit"),
+        (
+            "FLIGHTRING_RETENTION",
+            "0s",
+            "retention must be greater than zero",
+        ),
+        ("FLIGHTRING_SWEEP_INTERVAL", "5 parsecs", "missing unit"),
+        ("FLIGHTRING_HEALTH_INTERVAL", "0", "greater than zero"),
+        ("FLIGHTRING_REDACTION", "sometimes", "expected true/false"),
+    ] {
+        let e = from_env(&[(var, value)]).unwrap_err();
+        match &e {
+            SettingsError::Env {
+                var: v,
+                value: got,
+                reason: r,
+            } => {
+                assert_eq!((*v, got.as_str()), (var, value));
+                assert!(r.contains(reason), "{var}={value}: {r}");
+            }
+            other => panic!("{var}={value}: {other:?}"),
+        }
+        assert_eq!(e.var(), Some(var));
+        let text = e.to_string();
+        assert!(text.contains(var) && text.contains(value), "{text}");
+    }
+    // A combination is blamed on the variable that was set.
+    let e = from_env(&[("FLIGHTRING_CAPACITY", "4"), ("FLIGHTRING_SHARDS", "8")]).unwrap_err();
+    assert_eq!(e.var(), Some("FLIGHTRING_SHARDS"), "{e}");
+    assert!(e.to_string().contains("must not exceed capacity"), "{e}");
+}
+
+const FULL: &str = r#"
+# every setting
+enabled = true
+capacity = 4096
+shards = 2
+slot_bytes = 256
+min_severity = "info"
+retention = "2h"
+sweep_interval = 30
+health_interval = "500ms"
+max_kinds = 100
+max_histograms = 32
+max_peers = 1000
+histogram_max = 1_000_000
+
+[health]
+window = "30s"
+error_rate_degraded = 0.1
+overwrite_rate_degraded = 0.5
+
+[exporter]
+path = "out/events.jsonl"
+batch_events = 100
+flush_interval = "2s"
+rotate_bytes = 1048576
+keep_files = 3
+max_age = "1d"
+gzip = false
+snapshot_path = "out/snapshot.json"
+snapshot_interval = "1m"
+
+[redaction]
+enabled = true
+extra_deny_keys = ["session_id"]
+allow_keys = ["token_in"]
+url_credentials = true
+key_value_pairs = false
+"#;
+
+#[test]
+fn toml_with_every_setting() {
+    let s = Settings::from_toml_str(FULL).unwrap();
+    assert_eq!(s.capacity, Some(4096));
+    assert_eq!(s.min_severity, Some(Severity::Info));
+    assert_eq!(s.retention, Some(Duration::from_secs(7_200)));
+    assert_eq!(s.sweep_interval, Some(Duration::from_secs(30)));
+    assert_eq!(s.health_interval, Some(Duration::from_millis(500)));
+    assert_eq!(s.histogram_max, Some(1_000_000));
+    let h = s.health.clone().unwrap();
+    assert_eq!(h.window, Duration::from_secs(30));
+    assert_eq!(h.error_rate_degraded, 0.1);
+    assert_eq!(h.overwrite_rate_degraded, Some(0.5));
+    assert_eq!(
+        h.critical_unhealthy, 10,
+        "unset health keys keep their defaults"
+    );
+    let x = s.exporter.clone().unwrap();
+    assert_eq!(x.path, PathBuf::from("out/events.jsonl"));
+    assert_eq!(x.flush_interval, Duration::from_secs(2));
+    assert_eq!(x.max_age, Duration::from_secs(86_400));
+    assert!(!x.gzip);
+    assert_eq!(x.snapshot_path, Some(PathBuf::from("out/snapshot.json")));
+    assert_eq!(s.redaction.allow_keys, ["token_in"]);
+    assert!(!s.redaction.key_value_pairs);
+
+    let rec = s.build().unwrap();
+    let c = rec.config();
+    assert_eq!((c.capacity, c.shards, c.slot_bytes), (4096, 2, 256));
+    assert_eq!(c.max_peers, 1000);
+    assert_eq!(c.health.window, Duration::from_secs(30));
+
+    // An empty file is all defaults.
+    let s = Settings::from_toml_str("").unwrap();
+    assert!(s.capacity.is_none() && s.exporter.is_none());
+}
+
+fn file_error(text: &str) -> (usize, usize, Option<String>, String) {
+    match Settings::from_toml_str(text) {
+        Err(SettingsError::File {
+            line,
+            column,
+            key,
+            message,
+            ..
+        }) => (line, column, key, message),
+        other => panic!("{text:?}: {other:?}"),
+    }
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_line() {
+    let (line, col, key, msg) = file_error("capacity = 10\ncapacty = 20\n");
+    assert_eq!((line, col), (2, 1));
+    assert_eq!(key.as_deref(), Some("capacty"));
+    assert!(msg.starts_with("unknown key `capacty`"), "{msg}");
+
+    let (line, _, key, msg) = file_error("capacity = 10\n\n[exporter]\npath = \"x\"\nrotate = 5\n");
+    assert_eq!(line, 5);
+    assert_eq!(key.as_deref(), Some("exporter.rotate"));
+    assert!(
+        msg.contains("rotate_bytes"),
+        "suggests the known keys: {msg}"
+    );
+
+    let (line, _, key, _) = file_error("[redaction]\ndeny = [\"x\"]\n");
+    assert_eq!((line, key.as_deref()), (2, Some("redaction.deny")));
+
+    let (line, _, key, _) = file_error("[health]\nwindow = \"1m\"\nwindw = \"1m\"\n");
+    assert_eq!((line, key.as_deref()), (3, Some("health.windw")));
+
+    let (line, _, key, _) = file_error("[recorder]\ncapacity = 1\n");
+    assert_eq!((line, key.as_deref()), (1, Some("recorder")));
+}
+
+#[test]
+fn bad_values_in_toml_name_the_line() {
+    for (text, want_line, want_key, want) in [
+        ("capacity = \"lots\"\n", 1, "capacity", "invalid type"),
+        (
+            "\nmin_severity = \"loud\"\n",
+            2,
+            "min_severity",
+            "unknown severity",
+        ),
+        (
+            "retention = \"forever\"\n",
+            1,
+            "retention",
+            "invalid duration",
+        ),
+        ("enabled = 1\n", 1, "enabled", "invalid type"),
+        ("capacity = 0\n", 1, "capacity", "at least 1"),
+        ("\n\nslot_bytes = 100\n", 3, "slot_bytes", "must be one of"),
+        (
+            "[exporter]\nrotate_bytes = \"big\"\n",
+            2,
+            "exporter.rotate_bytes",
+            "invalid type",
+        ),
+        (
+            "[exporter]\nflush_interval = \"soon\"\n",
+            2,
+            "exporter.flush_interval",
+            "invalid duration",
+        ),
+        (
+            "[health]\nerror_rate_degraded = 2.0\n",
+            1,
+            "health.error_rate_degraded",
+            "rates in 0..=1",
+        ),
+        ("capacity = 10\ncapacity = 11\n", 2, "", "duplicate key"),
+        ("capacity = [\n", 2, "", ""),
+    ] {
+        let (line, _, key, msg) = file_error(text);
+        assert_eq!(line, want_line, "{text:?}: {msg}");
+        if !want_key.is_empty() {
+            assert_eq!(key.as_deref(), Some(want_key), "{text:?}: {msg}");
+        }
+        assert!(msg.contains(want), "{text:?}: {msg}");
+    }
+}
+
+#[test]
+fn file_then_variables() {
+    let dir = temp_dir("layer");
+    let path = write(
+        &dir,
+        "fr.toml",
+        "capacity = 4096\nmin_severity = \"error\"\nslot_bytes = 100\n[exporter]\npath = \"a.jsonl\"\n",
+    );
+    // The file alone is refused (slot_bytes), naming the file and line.
+    let e = Settings::from_toml_file(&path).unwrap_err();
+    assert_eq!(e.line(), Some(3), "{e}");
+    assert!(e.to_string().contains("fr.toml: line 3"), "{e}");
+    assert!(Recorder::from_toml_file(&path).is_err());
+
+    // A variable overrides the file, including its bad value.
+    let p = path.to_str().unwrap();
+    let s = from_env(&[
+        ("FLIGHTRING_CONFIG", p),
+        ("FLIGHTRING_SLOT_BYTES", "128"),
+        ("FLIGHTRING_CAPACITY", "8192"),
+        ("FLIGHTRING_OUTPUT", "b.jsonl"),
+    ])
+    .unwrap();
+    assert_eq!(s.capacity, Some(8192));
+    assert_eq!(s.min_severity, Some(Severity::Error), "from the file");
+    assert_eq!(s.exporter.unwrap().path, PathBuf::from("b.jsonl"));
+
+    // Blame goes to where the bad value came from.
+    let e = from_env(&[("FLIGHTRING_CONFIG", p), ("FLIGHTRING_CAPACITY", "8192")]).unwrap_err();
+    assert_eq!(e.line(), Some(3), "{e}");
+
+    let good = write(&dir, "good.toml", "capacity = 1024\nshards = 1\n");
+    let rec = Recorder::from_toml_file(&good).unwrap();
+    assert_eq!(rec.capacity(), 1024);
+
+    let missing = dir.join("missing.toml");
+    match Settings::from_toml_file(&missing) {
+        Err(SettingsError::Io { path, .. }) => assert_eq!(path, missing),
+        other => panic!("{other:?}"),
+    }
+    let e = from_env(&[("FLIGHTRING_CONFIG", missing.to_str().unwrap())]).unwrap_err();
+    assert!(e.to_string().contains("missing.toml"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+const CHILD: &str = "FLIGHTRING_TEST_SETTINGS_CHILD";
+
+/// Runs in a child process (see `recorder_from_the_real_environment`).
+#[test]
+fn child_reads_the_real_environment() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let rec = Recorder::from_env().unwrap();
+    assert_eq!(rec.capacity(), 2048);
+    assert_eq!(rec.min_severity(), Severity::Error);
+    let s = Settings::from_env().unwrap();
+    assert_eq!(s.exporter.unwrap().path, PathBuf::from("child.jsonl"));
+}
+
+/// `Recorder::from_env` in a child process given `FLIGHTRING_*` variables, so this
+/// test never changes its own process's environment.
+#[test]
+fn recorder_from_the_real_environment() {
+    let exe = std::env::current_exe().unwrap();
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(&exe);
+        cmd.args([
+            "--exact",
+            "child_reads_the_real_environment",
+            "--test-threads=1",
+        ]);
+        for &v in ENV_VARS {
+            cmd.env_remove(v);
+        }
+        cmd.env(CHILD, "1").envs(vars.iter().copied());
+        cmd.output().unwrap()
+    };
+    let ok = run(&[
+        ("FLIGHTRING_CAPACITY", "2048"),
+        ("FLIGHTRING_SHARDS", "2"),
+        ("FLIGHTRING_MIN_SEVERITY", "ERROR"),
+        ("FLIGHTRING_OUTPUT", "child.jsonl"),
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let bad = run(&[("FLIGHTRING_CAPACITY", "many")]);
+    assert!(!bad.status.success());
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert!(
+        out.contains("FLIGHTRING_CAPACITY") && out.contains("many"),
+        "{out}"
+    );
+}
