@@ -160,6 +160,21 @@ fn record(p: &Plan) {
     });
     emit("record_cached_kind", throughput_line(1, kind1, Some(base1)));
     assert_eq!(rec.stats().truncated, 0, "the typical event fits a slot");
+    // The same without redaction: what the default deny-list and URL checks cost.
+    let plain = Recorder::builder()
+        .capacity(65_536)
+        .shards(2)
+        .redaction(flightring::RedactionConfig::disabled())
+        .build()
+        .expect("valid config");
+    let off = per_item(p.reps, p.record, || {
+        for _ in 0..p.record {
+            plain.record(black_box(&typical::event()));
+        }
+    });
+    let mut line = throughput_line(1, off, Some(base1));
+    line.push(("redaction_cost_ns", round(str1 - off, 2)));
+    emit("record_redaction_off", line);
     drop(base);
 
     // Two threads: the baseline once (one mutex, whatever the shards).

@@ -169,6 +169,7 @@ impl RedactionConfig {
             first,
             allow: allow.into(),
             url_credentials: self.enabled && self.url_credentials,
+            id: NEXT_REDACTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 }
@@ -228,6 +229,49 @@ pub struct Redactor {
     allow: Box<[Box<[u8]>]>,
     url_credentials: bool,
     key_value_pairs: bool,
+    /// Unique per compiled redactor: tags this redactor's entries in the per-thread
+    /// verdict cache.
+    id: u64,
+}
+
+/// One cached verdict: the key (up to 16 bytes, as two words and a length, so a hit is
+/// an exact match of the key's bytes) and whether redactor `owner` denies it.
+#[derive(Debug, Clone, Copy, Default)]
+struct CachedVerdict {
+    owner: u64,
+    words: (u64, u64),
+    len: u8,
+    deny: bool,
+}
+
+/// Verdict cache slots per thread.
+const VERDICT_SLOTS: usize = 32;
+
+thread_local! {
+    /// Field keys are nearly always the same few short names: caching each thread's
+    /// recent verdicts turns the word matching into two compares.
+    static VERDICTS: std::cell::RefCell<[CachedVerdict; VERDICT_SLOTS]> =
+        const { std::cell::RefCell::new([CachedVerdict { owner: 0, words: (0, 0), len: 0, deny: false }; VERDICT_SLOTS]) };
+}
+
+static NEXT_REDACTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A key of up to 16 bytes as two words: the first and last 8 bytes, or its bytes
+/// packed when shorter; with the length, they identify the key exactly.
+#[inline(always)]
+fn key_words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        let mut a = [0u8; 8];
+        let mut z = [0u8; 8];
+        a.copy_from_slice(&b[..8]);
+        z.copy_from_slice(&b[n - 8..]);
+        (u64::from_le_bytes(a), u64::from_le_bytes(z))
+    } else {
+        let mut a = [0u8; 8];
+        a[..n].copy_from_slice(b);
+        (u64::from_le_bytes(a), 0)
+    }
 }
 
 impl fmt::Debug for Redactor {
@@ -297,7 +341,36 @@ impl Redactor {
     /// Whether a field named `key` is recorded as `"[REDACTED]"`.
     #[inline]
     pub fn redact_key(&self, key: &str) -> bool {
-        self.deny_bytes(key.as_bytes())
+        let b = key.as_bytes();
+        if self.deny.is_empty() {
+            return false;
+        }
+        if b.is_empty() || b.len() > 16 {
+            return self.deny_bytes(b);
+        }
+        let words = key_words(b);
+        let slot = ((words.0 ^ words.1.rotate_left(17) ^ b.len() as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            >> 59) as usize
+            % VERDICT_SLOTS;
+        VERDICTS
+            .try_with(|cache| {
+                let mut cache = cache.borrow_mut();
+                let e = &mut cache[slot];
+                if e.owner == self.id && e.len as usize == b.len() && e.words == words {
+                    return e.deny;
+                }
+                let deny = self.deny_bytes(b);
+                *e = CachedVerdict {
+                    owner: self.id,
+                    words,
+                    len: b.len() as u8,
+                    deny,
+                };
+                deny
+            })
+            // During thread teardown the cache is gone: decide without it.
+            .unwrap_or_else(|_| self.deny_bytes(b))
     }
 
     fn deny_bytes(&self, b: &[u8]) -> bool {

@@ -128,9 +128,10 @@ fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
     let cutoff = inner.expiry_cutoff_raw();
     let shards = &inner.ring.shards;
     let nshards = shards.len() as u64;
+    // Copy on at most half the cores, so a snapshot never takes every core from the
+    // writers (on a 2-core machine: one thread).
     let threads = if inner.config.capacity >= PARALLEL_COPY_FROM {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
+        (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2)
             .clamp(1, 4)
             .min(shards.len())
     } else {
