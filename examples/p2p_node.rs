@@ -2,14 +2,21 @@
 //!
 //! Several worker threads each own a slice of a few hundred peers. Peers connect and
 //! leave, exchange messages of a dozen types, time out, hit RPC endpoints with
-//! realistic latencies; partway through, an incident (a burst of errors and a critical
-//! event) happens. Every second the main thread prints a progress line; at the end it
-//! prints health, stats with latency percentiles, the ten newest warnings, and writes a
-//! JSON export.
+//! realistic latencies; a block processor records blocks, phases, RPC calls and
+//! decisions with the flight-recorder helpers; partway through, an incident (a burst of
+//! errors and a critical event) happens. Every second the main thread prints a progress
+//! line; at the end it prints health, stats with latency percentiles, the network
+//! report, the ten newest warnings, and writes a JSON snapshot.
+//!
+//! The recorder is built with `Settings::from_env()`, so every `FLIGHTRING_*` variable
+//! applies (`FLIGHTRING_CAPACITY`, `FLIGHTRING_MIN_SEVERITY`, `FLIGHTRING_RETENTION`,
+//! `FLIGHTRING_CONFIG` for a TOML file, …). The streaming exporter writes every event
+//! to `FLIGHTRING_OUTPUT` (default `flight_recorder.jsonl`) as it runs, and a panic
+//! anywhere writes a post-mortem dump to the current directory.
 //!
 //! ```text
 //! cargo run --release --example p2p_node -- [--seconds 10] [--threads 4] [--peers 300]
-//!                                           [--rate 0] [--output flightring_export.json]
+//!                                           [--rate 0] [--snapshot flightring_export.json]
 //! ```
 //! `--rate` caps events per second per thread (0: as fast as possible).
 
@@ -46,7 +53,7 @@ struct Args {
     threads: usize,
     peers: usize,
     rate: u64,
-    output: String,
+    snapshot: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -55,7 +62,7 @@ fn parse_args() -> Result<Args, String> {
         threads: 4,
         peers: 300,
         rate: 0,
-        output: "flightring_export.json".into(),
+        snapshot: "flightring_export.json".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -81,9 +88,9 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--rate: {e}"))?
             }
-            "--output" => a.output = value("--output")?,
+            "--snapshot" => a.snapshot = value("--snapshot")?,
             "-h" | "--help" => {
-                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--output PATH]");
+                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -307,7 +314,33 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rec = Recorder::new();
+    let settings = match flightring::Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("p2p_node: {e}");
+            std::process::exit(2);
+        }
+    };
+    let rec = match settings.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("p2p_node: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = flightring::install_panic_hook(&rec, ".") {
+        eprintln!("p2p_node: no post-mortem dump on panic: {e}");
+    }
+    let exporter = match flightring::exporter::Exporter::start(
+        &rec,
+        settings.exporter.clone().unwrap_or_default(),
+    ) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("p2p_node: {e}");
+            std::process::exit(2);
+        }
+    };
     println!(
         "flightring p2p_node: {} threads, {} peers, {} s; ring of {} events in {} shards, {:.1} MiB",
         args.threads,
@@ -459,21 +492,37 @@ fn main() {
         );
     }
     let write = || -> Result<u64, Box<dyn std::error::Error>> {
-        let file = std::fs::File::create(&args.output)?;
+        let file = std::fs::File::create(&args.snapshot)?;
         rec.write_json(file)?;
-        Ok(std::fs::metadata(&args.output)?.len())
+        Ok(std::fs::metadata(&args.snapshot)?.len())
     };
     match write() {
         Ok(bytes) => println!(
             "\nwrote {} ({:.1} MiB, {} events)",
-            args.output,
+            args.snapshot,
             bytes as f64 / (1 << 20) as f64,
             rec.snapshot().len()
         ),
         Err(e) => {
-            eprintln!("p2p_node: could not write {}: {e}", args.output);
+            eprintln!("p2p_node: could not write {}: {e}", args.snapshot);
             std::process::exit(1);
         }
     }
+    let closed = exporter.close();
+    let x = exporter.stats();
+    println!(
+        "streamed {} events ({:.1} MiB, {:.0} events/s) to {}; {} lost to the ring before export, in {} gap lines; {} files rotated{}",
+        x.events_written,
+        x.bytes_written as f64 / (1 << 20) as f64,
+        x.events_written as f64 / elapsed,
+        exporter.path().display(),
+        x.lost,
+        x.gaps,
+        x.files_rotated,
+        match closed {
+            Ok(()) => String::new(),
+            Err(e) => format!("; exporter: {e}"),
+        }
+    );
     rec.close();
 }
