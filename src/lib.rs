@@ -101,6 +101,12 @@ pub use severity::{ParseSeverityError, Severity};
 pub use snapshot::Snapshot;
 pub use stats::{Rejected, Stats, WindowStats};
 
+/// The README's examples, compiled and run as doctests so they cannot drift from the
+/// API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Internals exposed for the loom model tests, the fuzz targets and the benches. Not
 /// part of the stable API.
 #[doc(hidden)]
