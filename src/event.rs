@@ -407,7 +407,7 @@ impl<'de> Deserialize<'de> for Metadata {
 #[serde(deny_unknown_fields)]
 pub struct EventRecord {
     /// Unique per recorder; increases with recording order within a shard. Readers order
-    /// events by `(timestamp, id)`.
+    /// events by recording time (timestamps never decrease).
     pub id: u64,
     /// When the event was recorded.
     pub timestamp: Timestamp,

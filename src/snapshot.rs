@@ -7,8 +7,10 @@
 //! [`crate::slot`]), so every event in it is whole and none is torn; it is not an atomic
 //! cut of the ring: events recorded while it is taken may or may not be in it, and an
 //! event overwritten while it is taken is missing. Events older than the retention are
-//! left out even if the sweeper has not removed them yet. Events are ordered by
-//! `(timestamp, id)`, oldest first.
+//! left out even if the sweeper has not removed them yet. Events are in recording order,
+//! oldest first: by the raw clock reading (finer than the nanosecond timestamps), then
+//! id; so timestamps never decrease, and two events within one nanosecond keep the
+//! order they were recorded in, whatever their ids.
 //!
 //! Taking a snapshot copies raw slots (about 120 bytes an event) and sorts an index;
 //! decoding into [`EventRecord`]s happens as the snapshot is read, so a supervisor that

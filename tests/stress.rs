@@ -109,8 +109,10 @@ fn run_with(
                     if reader == 0 {
                         for w in events.windows(2) {
                             assert!(
-                                (w[0].timestamp, w[0].id) < (w[1].timestamp, w[1].id),
-                                "snapshot in time order"
+                                w[0].timestamp <= w[1].timestamp && w[0].id != w[1].id,
+                                "snapshot in recording order: {:?} then {:?}",
+                                (w[0].timestamp, w[0].id),
+                                (w[1].timestamp, w[1].id)
                             );
                         }
                     }
