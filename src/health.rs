@@ -7,11 +7,14 @@
 //! only loads the published verdict, so a supervisor can call it at any rate: it costs
 //! the same whatever the capacity, and copies no event.
 
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
+use crate::recorder::{Inner, Sample};
 use crate::stats::Totals;
 
 /// Overall status.
@@ -267,6 +270,70 @@ pub(crate) fn mark_stalled(
             interval.as_secs_f64()
         );
         add_degraded(h, reason);
+    }
+}
+
+/// Sampling the totals into the window and drawing the verdict.
+impl Inner {
+    /// Samples the totals into the window and publishes a fresh verdict.
+    pub(crate) fn sample(&self) {
+        let now = Instant::now();
+        let totals = self.totals();
+        let (then, secs) = {
+            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+            w.push_back(Sample { at: now, totals });
+            let horizon = now.checked_sub(self.config.health.window);
+            while w.len() > 1 && horizon.is_some_and(|h| w[1].at <= h) {
+                w.pop_front();
+            }
+            let first = w[0];
+            (first.totals, now.duration_since(first.at).as_secs_f64())
+        };
+        let h = evaluate(
+            &totals,
+            &then,
+            secs,
+            &self.config.health,
+            self.config.capacity as u64,
+            self.closed.load(Ordering::Acquire),
+            Timestamp::now(),
+        );
+        self.published.store(Arc::new(h));
+        self.last_sample.store(
+            now.duration_since(self.started).as_nanos() as u64,
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(crate) fn add_faults(&self, h: &mut Health) {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        for (component, reason) in faults.iter() {
+            add_degraded(h, format!("{component}: {reason}"));
+        }
+    }
+
+    /// The verdict computed now from the current totals and the window.
+    pub(crate) fn evaluate_now(&self) -> Health {
+        let totals = self.totals();
+        let (then, secs) = self.window_start();
+        evaluate(
+            &totals,
+            &then,
+            secs,
+            &self.config.health,
+            self.config.capacity as u64,
+            self.closed.load(Ordering::Acquire),
+            Timestamp::now(),
+        )
+    }
+
+    /// The totals at the window's start and the seconds since.
+    pub(crate) fn window_start(&self) -> (Totals, f64) {
+        let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        match w.front() {
+            Some(s) => (s.totals, s.at.elapsed().as_secs_f64()),
+            None => (Totals::default(), self.started.elapsed().as_secs_f64()),
+        }
     }
 }
 

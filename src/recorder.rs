@@ -42,7 +42,7 @@ use crate::retention::{self, SweeperControl};
 use crate::ring::Ring;
 use crate::severity::Severity;
 use crate::snapshot::{self, Snapshot};
-use crate::stats::{self, Rejected, ShardCounters, Stats, Totals, WindowStats};
+use crate::stats::{self, ShardCounters, Stats, Totals};
 
 /// Gate value while disabled: above every severity.
 const GATE_DISABLED: u8 = 5;
@@ -94,7 +94,7 @@ pub(crate) struct Inner {
     /// writer; written only under `settings`.
     gate: CachePadded<AtomicU8>,
     /// Run-time settings behind the gate: (min severity, enabled).
-    settings: Mutex<(Severity, bool)>,
+    pub(crate) settings: Mutex<(Severity, bool)>,
     pub(crate) closed: AtomicBool,
     pub(crate) ring: Ring,
     /// Shard count minus one, when the count is a power of two.
@@ -103,10 +103,10 @@ pub(crate) struct Inner {
     pub(crate) counters: Box<[ShardCounters]>,
     pub(crate) kinds: Interner,
     builtin: BuiltinKinds,
-    hist_names: Interner,
-    histograms: Box<[OnceLock<AtomicHistogram>]>,
-    msg_types: Interner,
-    msg_sizes: Box<[OnceLock<AtomicHistogram>]>,
+    pub(crate) hist_names: Interner,
+    pub(crate) histograms: Box<[OnceLock<AtomicHistogram>]>,
+    pub(crate) msg_types: Interner,
+    pub(crate) msg_sizes: Box<[OnceLock<AtomicHistogram>]>,
     /// Observations refused because the histogram table was full.
     histograms_refused: AtomicU64,
     /// Named counters.
@@ -115,7 +115,7 @@ pub(crate) struct Inner {
     pub(crate) gauges: NamedValues,
     /// Components' current faults, by component (e.g. an exporter's I/O error); each
     /// makes health at least Degraded. Touched only by components and readers.
-    faults: Mutex<BTreeMap<String, String>>,
+    pub(crate) faults: Mutex<BTreeMap<String, String>>,
     /// Bytes held by histograms allocated so far.
     histogram_bytes: AtomicUsize,
     pub(crate) peers: Peers,
@@ -124,19 +124,19 @@ pub(crate) struct Inner {
     /// Events killed by `clear()`.
     pub(crate) cleared: AtomicU64,
     /// The largest `overwritten` figure reported so far (see `totals`).
-    overwritten_seen: AtomicU64,
+    pub(crate) overwritten_seen: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) cal: &'static Calibration,
     /// Payload bytes per slot (`slot_bytes − 8`).
     payload_bytes: usize,
     /// The verdict the sampler published last.
-    published: ArcSwap<Health>,
+    pub(crate) published: ArcSwap<Health>,
     /// When the sampler last ran, as nanoseconds since `started`.
-    last_sample: AtomicU64,
+    pub(crate) last_sample: AtomicU64,
     /// When the sweeper last expired events, as nanoseconds since `started`.
     pub(crate) last_sweep: AtomicU64,
     /// The health window's samples, oldest first.
-    window: Mutex<VecDeque<Sample>>,
+    pub(crate) window: Mutex<VecDeque<Sample>>,
     pub(crate) sweeper: Arc<SweeperControl>,
     /// Applied to every event before it reaches the ring.
     redactor: Redactor,
@@ -891,105 +891,6 @@ impl Inner {
         }
     }
 
-    /// Sums every counter.
-    ///
-    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::ring`]). A
-    /// writer bumps fresh/reused before its event count (Release), and this reads the
-    /// counts (Acquire) before fresh/reused; so any claim whose fresh/reused bump is
-    /// missed here is missing from the counts too, and the derived figure can only fall
-    /// short of the truth, never exceed it. A high-water mark then keeps it from going
-    /// backwards between calls; at quiescence it is exact.
-    pub(crate) fn totals(&self) -> Totals {
-        let rows = self.kinds.len();
-        let overflow = self.config.max_kinds;
-        let mut t = Totals::default();
-        let (mut fresh, mut reused) = (0u64, 0u64);
-        for (c, shard) in self.counters.iter().zip(self.ring.shards.iter()) {
-            for row in (0..rows).chain(std::iter::once(overflow)) {
-                for (sev, total) in t.by_severity.iter_mut().enumerate() {
-                    *total += c.counts[row * 5 + sev].load(Ordering::Acquire);
-                }
-            }
-            t.truncated += c.misc.truncated.load(Ordering::Relaxed);
-            t.rejected.disabled += c.misc.rejected_disabled.load(Ordering::Relaxed);
-            t.rejected.below_level += c.misc.rejected_below.load(Ordering::Relaxed);
-            t.rejected.closed += c.misc.rejected_closed.load(Ordering::Relaxed);
-            fresh += shard.fresh();
-            reused += shard.reused();
-            t.dropped += shard.dropped();
-        }
-        t.recorded = t.by_severity.iter().sum();
-        let derived = t.recorded.saturating_sub(fresh + reused);
-        t.overwritten = self
-            .overwritten_seen
-            .fetch_max(derived, Ordering::Relaxed)
-            .max(derived);
-        t.expired = self.expired.load(Ordering::Relaxed);
-        t.cleared = self.cleared.load(Ordering::Relaxed);
-        t
-    }
-
-    /// Samples the totals into the window and publishes a fresh verdict.
-    pub(crate) fn sample(&self) {
-        let now = Instant::now();
-        let totals = self.totals();
-        let (then, secs) = {
-            let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-            w.push_back(Sample { at: now, totals });
-            let horizon = now.checked_sub(self.config.health.window);
-            while w.len() > 1 && horizon.is_some_and(|h| w[1].at <= h) {
-                w.pop_front();
-            }
-            let first = w[0];
-            (first.totals, now.duration_since(first.at).as_secs_f64())
-        };
-        let h = health::evaluate(
-            &totals,
-            &then,
-            secs,
-            &self.config.health,
-            self.config.capacity as u64,
-            self.closed.load(Ordering::Acquire),
-            Timestamp::now(),
-        );
-        self.published.store(Arc::new(h));
-        self.last_sample.store(
-            now.duration_since(self.started).as_nanos() as u64,
-            Ordering::Relaxed,
-        );
-    }
-
-    fn add_faults(&self, h: &mut Health) {
-        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        for (component, reason) in faults.iter() {
-            health::add_degraded(h, format!("{component}: {reason}"));
-        }
-    }
-
-    /// The verdict computed now from the current totals and the window.
-    fn evaluate_now(&self) -> Health {
-        let totals = self.totals();
-        let (then, secs) = self.window_start();
-        health::evaluate(
-            &totals,
-            &then,
-            secs,
-            &self.config.health,
-            self.config.capacity as u64,
-            self.closed.load(Ordering::Acquire),
-            Timestamp::now(),
-        )
-    }
-
-    /// The totals at the window's start and the seconds since.
-    fn window_start(&self) -> (Totals, f64) {
-        let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        match w.front() {
-            Some(s) => (s.totals, s.at.elapsed().as_secs_f64()),
-            None => (Totals::default(), self.started.elapsed().as_secs_f64()),
-        }
-    }
-
     /// Expires events older than the retention and forgets departed peers.
     pub(crate) fn sweep(&self) -> u64 {
         let cutoff = self
@@ -1026,7 +927,7 @@ impl Inner {
         self.kinds.name(id)
     }
 
-    fn memory_bytes(&self) -> usize {
+    pub(crate) fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.ring.memory_bytes()
             + self
@@ -1042,94 +943,6 @@ impl Inner {
             + self.histogram_bytes.load(Ordering::Relaxed)
             + self.counters_named.memory_bytes()
             + self.gauges.memory_bytes()
-    }
-
-    pub(crate) fn stats(&self) -> Stats {
-        let t = self.totals();
-        let (then, secs) = self.window_start();
-        let events = t.recorded.saturating_sub(then.recorded);
-        let errors = t.errors().saturating_sub(then.errors());
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let mut by_kind = BTreeMap::new();
-        let rows = self.kinds.len();
-        for row in (0..rows).chain(std::iter::once(self.config.max_kinds)) {
-            let n: u64 = self
-                .counters
-                .iter()
-                .map(|c| {
-                    (0..5)
-                        .map(|s| c.counts[row * 5 + s].load(Ordering::Relaxed))
-                        .sum::<u64>()
-                })
-                .sum();
-            if n > 0 {
-                let name = if row == self.config.max_kinds {
-                    "(other)".to_owned()
-                } else {
-                    self.kinds
-                        .name(row as u16)
-                        .map_or_else(|| format!("#{row}"), |n| n.to_string())
-                };
-                by_kind.insert(name, n);
-            }
-        }
-        let summaries = |names: &Interner, table: &[OnceLock<AtomicHistogram>]| {
-            (0..names.len())
-                .filter_map(|i| {
-                    let h = table[i].get()?;
-                    Some((names.name(i as u16)?.to_string(), h.summary()))
-                })
-                .collect::<BTreeMap<_, _>>()
-        };
-        Stats {
-            taken_at: Timestamp::now(),
-            uptime_secs: self.started.elapsed().as_secs_f64(),
-            capacity: self.config.capacity as u64,
-            retained: t.retained(),
-            total_recorded: t.recorded,
-            by_severity: Severity::ALL
-                .iter()
-                .map(|&s| (s, t.by_severity[s as usize]))
-                .collect(),
-            by_kind,
-            error_rate: ratio(t.errors(), t.recorded),
-            window: WindowStats {
-                seconds: secs,
-                events,
-                events_per_sec: if secs > 0.0 {
-                    events as f64 / secs
-                } else {
-                    0.0
-                },
-                errors,
-                critical: t.critical().saturating_sub(then.critical()),
-                error_rate: ratio(errors, events),
-                overwritten: t.overwritten.saturating_sub(then.overwritten),
-                dropped: t.dropped.saturating_sub(then.dropped),
-            },
-            active_peers: self.peers.active(),
-            active_peer_ids: self.peers.active_ids(),
-            untracked_peers: self.peers.untracked(),
-            overwritten: t.overwritten,
-            dropped: t.dropped,
-            truncated: t.truncated,
-            expired: t.expired,
-            cleared: t.cleared,
-            rejected: Rejected { ..t.rejected },
-            memory_bytes: self.memory_bytes() as u64,
-            histograms: summaries(&self.hist_names, &self.histograms),
-            message_sizes: summaries(&self.msg_types, &self.msg_sizes),
-            counters: self
-                .counters_named
-                .entries()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect(),
-            gauges: self
-                .gauges
-                .entries()
-                .map(|(k, v)| (k.to_owned(), f64::from_bits(v)))
-                .collect(),
-        }
     }
 }
 

@@ -10,11 +10,15 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 
 use crossbeam_utils::CachePadded;
 use serde::{Deserialize, Serialize};
 
-use crate::histogram::HistogramSummary;
+use crate::clock::Timestamp;
+use crate::histogram::{AtomicHistogram, HistogramSummary};
+use crate::kind::Interner;
+use crate::recorder::Inner;
 use crate::severity::Severity;
 
 /// Per-shard writer counters.
@@ -191,4 +195,133 @@ pub struct Stats {
     /// Named gauges (`Recorder::set_gauge`).
     #[serde(default)]
     pub gauges: BTreeMap<String, f64>,
+}
+
+/// Summing the counters into totals and [`Stats`] (the read side of this module).
+impl Inner {
+    /// Sums every counter.
+    ///
+    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::ring`]). A
+    /// writer bumps fresh/reused before its event count (Release), and this reads the
+    /// counts (Acquire) before fresh/reused; so any claim whose fresh/reused bump is
+    /// missed here is missing from the counts too, and the derived figure can only fall
+    /// short of the truth, never exceed it. A high-water mark then keeps it from going
+    /// backwards between calls; at quiescence it is exact.
+    pub(crate) fn totals(&self) -> Totals {
+        let rows = self.kinds.len();
+        let overflow = self.config.max_kinds;
+        let mut t = Totals::default();
+        let (mut fresh, mut reused) = (0u64, 0u64);
+        for (c, shard) in self.counters.iter().zip(self.ring.shards.iter()) {
+            for row in (0..rows).chain(std::iter::once(overflow)) {
+                for (sev, total) in t.by_severity.iter_mut().enumerate() {
+                    *total += c.counts[row * 5 + sev].load(Ordering::Acquire);
+                }
+            }
+            t.truncated += c.misc.truncated.load(Ordering::Relaxed);
+            t.rejected.disabled += c.misc.rejected_disabled.load(Ordering::Relaxed);
+            t.rejected.below_level += c.misc.rejected_below.load(Ordering::Relaxed);
+            t.rejected.closed += c.misc.rejected_closed.load(Ordering::Relaxed);
+            fresh += shard.fresh();
+            reused += shard.reused();
+            t.dropped += shard.dropped();
+        }
+        t.recorded = t.by_severity.iter().sum();
+        let derived = t.recorded.saturating_sub(fresh + reused);
+        t.overwritten = self
+            .overwritten_seen
+            .fetch_max(derived, Ordering::Relaxed)
+            .max(derived);
+        t.expired = self.expired.load(Ordering::Relaxed);
+        t.cleared = self.cleared.load(Ordering::Relaxed);
+        t
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let t = self.totals();
+        let (then, secs) = self.window_start();
+        let events = t.recorded.saturating_sub(then.recorded);
+        let errors = t.errors().saturating_sub(then.errors());
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let mut by_kind = BTreeMap::new();
+        let rows = self.kinds.len();
+        for row in (0..rows).chain(std::iter::once(self.config.max_kinds)) {
+            let n: u64 = self
+                .counters
+                .iter()
+                .map(|c| {
+                    (0..5)
+                        .map(|s| c.counts[row * 5 + s].load(Ordering::Relaxed))
+                        .sum::<u64>()
+                })
+                .sum();
+            if n > 0 {
+                let name = if row == self.config.max_kinds {
+                    "(other)".to_owned()
+                } else {
+                    self.kinds
+                        .name(row as u16)
+                        .map_or_else(|| format!("#{row}"), |n| n.to_string())
+                };
+                by_kind.insert(name, n);
+            }
+        }
+        let summaries = |names: &Interner, table: &[OnceLock<AtomicHistogram>]| {
+            (0..names.len())
+                .filter_map(|i| {
+                    let h = table[i].get()?;
+                    Some((names.name(i as u16)?.to_string(), h.summary()))
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        Stats {
+            taken_at: Timestamp::now(),
+            uptime_secs: self.started.elapsed().as_secs_f64(),
+            capacity: self.config.capacity as u64,
+            retained: t.retained(),
+            total_recorded: t.recorded,
+            by_severity: Severity::ALL
+                .iter()
+                .map(|&s| (s, t.by_severity[s as usize]))
+                .collect(),
+            by_kind,
+            error_rate: ratio(t.errors(), t.recorded),
+            window: WindowStats {
+                seconds: secs,
+                events,
+                events_per_sec: if secs > 0.0 {
+                    events as f64 / secs
+                } else {
+                    0.0
+                },
+                errors,
+                critical: t.critical().saturating_sub(then.critical()),
+                error_rate: ratio(errors, events),
+                overwritten: t.overwritten.saturating_sub(then.overwritten),
+                dropped: t.dropped.saturating_sub(then.dropped),
+            },
+            active_peers: self.peers.active(),
+            active_peer_ids: self.peers.active_ids(),
+            untracked_peers: self.peers.untracked(),
+            overwritten: t.overwritten,
+            dropped: t.dropped,
+            truncated: t.truncated,
+            expired: t.expired,
+            cleared: t.cleared,
+            rejected: Rejected { ..t.rejected },
+            memory_bytes: self.memory_bytes() as u64,
+            histograms: summaries(&self.hist_names, &self.histograms),
+            message_sizes: summaries(&self.msg_types, &self.msg_sizes),
+            counters: self
+                .counters_named
+                .entries()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
+            gauges: self
+                .gauges
+                .entries()
+                .map(|(k, v)| (k.to_owned(), f64::from_bits(v)))
+                .collect(),
+        }
+    }
 }
