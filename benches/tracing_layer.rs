@@ -21,6 +21,36 @@ use tracing_subscriber::layer::SubscriberExt;
 const PEER: &str = "12D3KooWHk9peer00042";
 const ADDRESS: &str = "192.168.1.100:8333";
 
+/// The typical event (kind, a formatted 40-character message, two fields), with
+/// optional extra fields first. A macro, not a function: every use is its own
+/// callsite, so the interest one scenario caches cannot leak into another.
+macro_rules! typical_event {
+    ($($extra:tt)*) => {
+        tracing::info!(
+            event_type = "block_received",
+            $($extra)*
+            address = ADDRESS,
+            size = black_box(1024u64),
+            "received block {} from peer in {}us",
+            black_box(812_345u64),
+            black_box(850u64)
+        )
+    };
+}
+
+/// The INFO event the filtered scenarios drop (one callsite per use, as above).
+macro_rules! filtered_event {
+    () => {
+        tracing::info!(
+            event_type = "block_received",
+            peer_id = PEER,
+            size = black_box(1024u64),
+            "received block {}",
+            black_box(812_345u64)
+        )
+    };
+}
+
 fn recorder() -> Recorder {
     Recorder::builder().capacity(65_536).build().expect("valid")
 }
@@ -39,17 +69,7 @@ fn tracing_layer(c: &mut Criterion) {
         let d = layer_dispatch(FlightringLayer::new(rec.clone()));
         tracing::dispatcher::with_default(&d, || {
             g.bench_function("enabled/flightring", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        peer_id = PEER,
-                        address = ADDRESS,
-                        size = black_box(1024u64),
-                        "received block {} from peer in {}us",
-                        black_box(812_345u64),
-                        black_box(850u64)
-                    )
-                })
+                b.iter(|| typical_event!(peer_id = PEER,))
             });
         });
         let ev = &rec.snapshot().events()[0];
@@ -63,16 +83,7 @@ fn tracing_layer(c: &mut Criterion) {
             let span = tracing::info_span!("conn", peer_id = PEER);
             let _e = span.enter();
             g.bench_function("enabled/flightring_span_peer", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        address = ADDRESS,
-                        size = black_box(1024u64),
-                        "received block {} from peer in {}us",
-                        black_box(812_345u64),
-                        black_box(850u64)
-                    )
-                })
+                b.iter(|| typical_event!())
             });
         });
         assert_eq!(rec.snapshot().events()[0].peer.as_deref(), Some(PEER));
@@ -86,17 +97,7 @@ fn tracing_layer(c: &mut Criterion) {
         );
         tracing::dispatcher::with_default(&d, || {
             g.bench_function("enabled/fmt_sink", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        peer_id = PEER,
-                        address = ADDRESS,
-                        size = black_box(1024u64),
-                        "received block {} from peer in {}us",
-                        black_box(812_345u64),
-                        black_box(850u64)
-                    )
-                })
+                b.iter(|| typical_event!(peer_id = PEER,))
             });
         });
     }
@@ -132,15 +133,7 @@ fn tracing_layer(c: &mut Criterion) {
         let d = layer_dispatch(FlightringLayer::new(rec.clone()));
         tracing::dispatcher::with_default(&d, || {
             g.bench_function("filtered/flightring_dynamic", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        peer_id = PEER,
-                        size = black_box(1024u64),
-                        "received block {}",
-                        black_box(812_345u64)
-                    )
-                })
+                b.iter(|| filtered_event!())
             });
         });
         assert_eq!(rec.stats().total_recorded, 0);
@@ -151,15 +144,7 @@ fn tracing_layer(c: &mut Criterion) {
         let d = layer_dispatch(FlightringLayer::with_cached_interest(rec.clone()));
         tracing::dispatcher::with_default(&d, || {
             g.bench_function("filtered/flightring_cached", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        peer_id = PEER,
-                        size = black_box(1024u64),
-                        "received block {}",
-                        black_box(812_345u64)
-                    )
-                })
+                b.iter(|| filtered_event!())
             });
         });
         assert_eq!(rec.stats().total_recorded, 0);
@@ -167,17 +152,7 @@ fn tracing_layer(c: &mut Criterion) {
     {
         let d = Dispatch::new(tracing::subscriber::NoSubscriber::default());
         tracing::dispatcher::with_default(&d, || {
-            g.bench_function("filtered/no_subscriber", |b| {
-                b.iter(|| {
-                    tracing::info!(
-                        event_type = "block_received",
-                        peer_id = PEER,
-                        size = black_box(1024u64),
-                        "received block {}",
-                        black_box(812_345u64)
-                    )
-                })
-            });
+            g.bench_function("filtered/no_subscriber", |b| b.iter(|| filtered_event!()));
         });
     }
     g.finish();

@@ -15,17 +15,11 @@ use flightring::{Event, PanicDump, PanicHook, Recorder, Severity};
 
 const CHILD: &str = "FLIGHTRING_PANIC_CHILD";
 
+#[path = "support/temp_dir.rs"]
+mod shared_temp_dir;
+
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "flightring-panic-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    shared_temp_dir::temp_dir("panic", name)
 }
 
 /// Runs `child_process` in a child with `mode` and `path`.

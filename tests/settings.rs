@@ -21,18 +21,11 @@ fn from_env(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
     Settings::from_env_map(env(pairs))
 }
 
-/// A fresh directory under the system temp dir.
+#[path = "support/temp_dir.rs"]
+mod shared_temp_dir;
+
 fn temp_dir(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!(
-        "flightring-settings-{name}-{}-{nanos}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    shared_temp_dir::temp_dir("settings", name)
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
