@@ -144,6 +144,34 @@ impl AtomicHistogram {
         (h, min, max, oor)
     }
 
+    /// Counts for cumulative-bucket exporters such as Prometheus: after the call,
+    /// `counts[i]` holds the values in `(bounds[i-1], bounds[i]]` and
+    /// `counts[bounds.len()]` those above the last bound; `bounds` must be ascending.
+    /// Each internal bucket is placed by its midpoint, so a count can be off only for
+    /// values within one internal bucket (1/64 of a power of two) of a bound. Returns
+    /// the total count and the sum of the values, estimated from the same midpoints
+    /// (exact below 128, within 1/128 of each value above).
+    pub(crate) fn bucket_counts(&self, bounds: &[u64], counts: &mut Vec<u64>) -> (u64, f64) {
+        counts.clear();
+        counts.resize(bounds.len() + 1, 0);
+        let (mut total, mut sum) = (0u64, 0f64);
+        for i in 0..self.shards[0].buckets.len() {
+            let c: u64 = self
+                .shards
+                .iter()
+                .map(|s| s.buckets[i].load(Ordering::Relaxed))
+                .sum();
+            if c > 0 {
+                let (lo, width) = bucket_range(i);
+                let mid = (lo + width / 2).min(self.highest);
+                counts[bounds.partition_point(|&b| b < mid)] += c;
+                total += c;
+                sum += c as f64 * mid as f64;
+            }
+        }
+        (total, sum)
+    }
+
     /// A summary of what was recorded.
     pub(crate) fn summary(&self) -> HistogramSummary {
         let (h, min, max, out_of_range) = self.to_hdr();
@@ -225,6 +253,29 @@ mod tests {
                 "bucket width at most 1/64 of its values"
             );
         }
+    }
+
+    #[test]
+    fn bucket_counts_place_values_between_bounds() {
+        let h = AtomicHistogram::new(1 << 20, 2, false);
+        for (v, shard) in [
+            (0, 0),
+            (1, 1),
+            (10, 0),
+            (11, 1),
+            (100, 0),
+            (5000, 1),
+            (1 << 21, 0),
+        ] {
+            h.record(v, shard);
+        }
+        let mut counts = Vec::new();
+        let (total, sum) = h.bucket_counts(&[1, 10, 100, 1000], &mut counts);
+        assert_eq!(counts, [2, 1, 2, 0, 2]);
+        assert_eq!(total, 7);
+        // Exact below 128; 5000 and the clamped 2^20 are placed by midpoint.
+        let exact = (1 + 10 + 11 + 100 + 5000 + (1 << 20)) as f64;
+        assert!((sum - exact).abs() / exact < 1.0 / 64.0, "{sum} vs {exact}");
     }
 
     #[test]

@@ -237,35 +237,44 @@ impl Inner {
         t
     }
 
-    pub(crate) fn stats(&self) -> Stats {
-        let t = self.totals();
-        let (then, secs) = self.window_start();
-        let events = t.recorded.saturating_sub(then.recorded);
-        let errors = t.errors().saturating_sub(then.errors());
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-        let mut by_kind = BTreeMap::new();
+    /// Events written by kind and severity (indexed by `Severity as usize`), kinds with
+    /// none left out; `"(other)"` is the row for kinds beyond the kind table.
+    pub(crate) fn kind_severity_counts(&self) -> Vec<(String, [u64; 5])> {
         let rows = self.kinds.len();
-        for row in (0..rows).chain(std::iter::once(self.config.max_kinds)) {
-            let n: u64 = self
-                .counters
-                .iter()
-                .map(|c| {
-                    (0..5)
-                        .map(|s| c.counts[row * 5 + s].load(Ordering::Relaxed))
-                        .sum::<u64>()
-                })
-                .sum();
-            if n > 0 {
-                let name = if row == self.config.max_kinds {
+        let overflow = self.config.max_kinds;
+        let mut out = Vec::new();
+        for row in (0..rows).chain(std::iter::once(overflow)) {
+            let mut counts = [0u64; 5];
+            for c in self.counters.iter() {
+                for (sev, n) in counts.iter_mut().enumerate() {
+                    *n += c.counts[row * 5 + sev].load(Ordering::Relaxed);
+                }
+            }
+            if counts.iter().any(|&n| n > 0) {
+                let name = if row == overflow {
                     "(other)".to_owned()
                 } else {
                     self.kinds
                         .name(row as u16)
                         .map_or_else(|| format!("#{row}"), |n| n.to_string())
                 };
-                by_kind.insert(name, n);
+                out.push((name, counts));
             }
         }
+        out
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let t = self.totals();
+        let (then, secs) = self.window_start();
+        let events = t.recorded.saturating_sub(then.recorded);
+        let errors = t.errors().saturating_sub(then.errors());
+        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        let by_kind = self
+            .kind_severity_counts()
+            .into_iter()
+            .map(|(kind, counts)| (kind, counts.iter().sum()))
+            .collect();
         let summaries = |names: &Interner, table: &[OnceLock<AtomicHistogram>]| {
             (0..names.len())
                 .filter_map(|i| {

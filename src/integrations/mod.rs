@@ -4,9 +4,12 @@
 //! | feature | module | what it does |
 //! | --- | --- | --- |
 //! | `tracing` | [`tracing`] | [`FlightringLayer`](self::tracing::FlightringLayer): a `tracing_subscriber::Layer` that records `tracing` events as flightring events, filtering below-level events at the callsite |
+//! | `prometheus` | [`prometheus`] | [`FlightringCollector`](self::prometheus::FlightringCollector) and [`render`](self::prometheus::render): the recorder's counters, gauges and histograms as Prometheus / OpenMetrics metrics, read at scrape time |
 //! | `metrics` | [`metrics`] | [`FlightringMetrics`](self::metrics::FlightringMetrics): a `metrics::Recorder` that lands `counter!`, `gauge!` and `histogram!` in the recorder's named counters, gauges and histograms |
 
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "prometheus")]
+pub mod prometheus;
 #[cfg(feature = "tracing")]
 pub mod tracing;

@@ -1,0 +1,617 @@
+//! The recorder's state as Prometheus / OpenMetrics metrics (feature `prometheus`),
+//! through a [`prometheus_client`] collector that reads the counters at scrape time.
+//!
+//! ```
+//! use flightring::integrations::prometheus::{self, Format};
+//! use flightring::{Event, Recorder, Severity};
+//!
+//! let rec = Recorder::builder().capacity(1024).build()?;
+//! rec.record(&Event::new("peer_connected", Severity::Info).peer("p1"));
+//! rec.observe("rpc.getblock", std::time::Duration::from_micros(850));
+//!
+//! let text = prometheus::render(&rec, Format::Text);
+//! assert!(text.contains(r#"flightring_events_total{kind="peer_connected",severity="info"} 1"#));
+//! assert!(text.contains(r#"flightring_duration_seconds_count{name="rpc.getblock"} 1"#));
+//!
+//! // Or beside your own metrics, in your own registry:
+//! let mut registry = prometheus_client::registry::Registry::default();
+//! registry.register_collector(Box::new(prometheus::FlightringCollector::new(rec.clone())));
+//! # Ok::<(), flightring::ConfigError>(())
+//! ```
+//!
+//! # Metrics
+//!
+//! The names are stable; every one starts with `flightring_`.
+//!
+//! | metric | type | labels | what |
+//! | --- | --- | --- | --- |
+//! | `flightring_events_total` | counter | `kind`, `severity` | events written to the ring |
+//! | `flightring_overwritten_events_total` | counter | | replaced by newer events |
+//! | `flightring_dropped_events_total` | counter | | lost: no slot could be claimed |
+//! | `flightring_truncated_events_total` | counter | | written with something cut |
+//! | `flightring_expired_events_total` | counter | | removed for age by the sweeper |
+//! | `flightring_cleared_events_total` | counter | | removed by `clear()` |
+//! | `flightring_rejected_events_total` | counter | `reason` (`disabled`, `below_level`, `closed`) | refused before the ring |
+//! | `flightring_retained_events` | gauge | | events held now |
+//! | `flightring_capacity_events` | gauge | | events the ring can hold |
+//! | `flightring_active_peers` | gauge | | peers connected and not disconnected |
+//! | `flightring_untracked_peers` | gauge | | peers not tracked: the peer table was full |
+//! | `flightring_health_status` | gauge | | 0 healthy, 1 degraded, 2 unhealthy |
+//! | `flightring_component_fault` | gauge | `component` | 1 for each component reporting a fault |
+//! | `flightring_error_rate` | gauge | | (error + critical) / events over the health window |
+//! | `flightring_window_events_per_second` | gauge | | event rate over the health window |
+//! | `flightring_memory_bytes` | gauge | | bytes the recorder holds |
+//! | `flightring_uptime_seconds` | gauge | | seconds since the recorder was built |
+//! | `flightring_duration_seconds` | histogram | `name` | every `observe` histogram, in seconds |
+//! | `flightring_value` | histogram | `name` | every `observe_value` histogram |
+//! | `flightring_message_size_bytes` | histogram | `type` | message sizes from `Recorder::message` |
+//! | `flightring_counter_total` | counter | `name` | named counters (`Recorder::add`, `metrics`) |
+//! | `flightring_gauge` | gauge | `name` | named gauges (`Recorder::set_gauge`, `metrics`) |
+//!
+//! `severity` is `debug`, `info`, `warning`, `error` or `critical`; `kind` is the event
+//! kind, `"(other)"` for kinds beyond the kind table.
+//!
+//! # Histograms
+//!
+//! flightring keeps log-linear histograms (64 buckets per power of two). Prometheus
+//! buckets are fixed so that `histogram_quantile` works across scrapes and processes:
+//! durations from 1 µs to 60 s in 1–2.5–5 steps, values in 1–2–5 steps up to 5·10⁹,
+//! message sizes in powers of two from 64 B to 16 MiB, each with `+Inf`. Counts are
+//! read from the internal buckets, placed by their midpoints, so a value within 1/64
+//! of a power of two of a bound may land on either side of it; `_sum` is estimated
+//! from the same midpoints (flightring keeps no exact sum, to keep `observe` at one
+//! atomic add).
+//!
+//! # Formats
+//!
+//! [`Format::OpenMetrics`] is what Prometheus asks for; [`Format::Text`] is the
+//! classic Prometheus text format (0.0.4), which `promtool check metrics` and older
+//! scrapers read. [`Format::from_accept`] picks one from an `Accept` header.
+//!
+//! # Cost
+//!
+//! A scrape reads every counter cell and histogram bucket once (no event is scanned)
+//! and allocates only the output text; it never blocks writers.
+
+use std::sync::OnceLock;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::histogram::AtomicHistogram;
+use crate::kind::Interner;
+use crate::recorder::Inner;
+use crate::{Recorder, Severity};
+
+/// Duration bucket bounds, in nanoseconds: 1 µs to 60 s.
+const DURATION_BOUNDS_NS: [u64; 24] = [
+    1_000,
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    5_000_000_000,
+    10_000_000_000,
+    30_000_000_000,
+    60_000_000_000,
+];
+
+/// Message-size bucket bounds, in bytes: 64 B to 16 MiB.
+const SIZE_BOUNDS: [u64; 19] = {
+    let mut b = [0u64; 19];
+    let mut i = 0;
+    while i < 19 {
+        b[i] = 64 << i;
+        i += 1;
+    }
+    b
+};
+
+/// Value bucket bounds: 1, 2, 5, 10, … 5·10⁹.
+const VALUE_BOUNDS: [u64; 30] = {
+    let mut b = [0u64; 30];
+    let mut decade = 1u64;
+    let mut i = 0;
+    while i < 30 {
+        b[i] = decade;
+        b[i + 1] = 2 * decade;
+        b[i + 2] = 5 * decade;
+        decade *= 10;
+        i += 3;
+    }
+    b
+};
+
+/// Which exposition format to render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// OpenMetrics 1.0 text (`application/openmetrics-text`), ending in `# EOF`.
+    #[default]
+    OpenMetrics,
+    /// The classic Prometheus text format 0.0.4 (`text/plain`).
+    Text,
+}
+
+impl Format {
+    /// The format an `Accept` header asks for: OpenMetrics when it names
+    /// `application/openmetrics-text`, the classic text format otherwise.
+    pub fn from_accept(accept: &str) -> Format {
+        if accept.contains("application/openmetrics-text") {
+            Format::OpenMetrics
+        } else {
+            Format::Text
+        }
+    }
+
+    /// The `Content-Type` of a response in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Text => "text/plain; version=0.0.4; charset=utf-8",
+        }
+    }
+}
+
+/// A [`Collector`] that reads a [`Recorder`] at every scrape. Register it in your own
+/// [`Registry`], or use [`render`].
+#[derive(Debug, Clone)]
+pub struct FlightringCollector {
+    rec: Recorder,
+}
+
+impl FlightringCollector {
+    /// A collector over `rec` (a clone shares the recorder).
+    pub fn new(rec: Recorder) -> Self {
+        FlightringCollector { rec }
+    }
+}
+
+/// A registry holding only a [`FlightringCollector`] over `rec`.
+pub fn registry(rec: &Recorder) -> Registry {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(FlightringCollector::new(rec.clone())));
+    registry
+}
+
+/// The recorder's metrics in `format`.
+pub fn render(rec: &Recorder, format: Format) -> String {
+    let mut out = String::with_capacity(8 << 10);
+    render_into(rec, format, &mut out);
+    out
+}
+
+/// Appends the recorder's metrics in `format` to `out`.
+pub fn render_into(rec: &Recorder, format: Format, out: &mut String) {
+    let registry = registry(rec);
+    match format {
+        Format::OpenMetrics => {
+            // Writing to a `String` cannot fail, and the collector returns only the
+            // writer's errors.
+            let _ = prometheus_client::encoding::text::encode(out, &registry);
+        }
+        Format::Text => {
+            let mut om = String::with_capacity(8 << 10);
+            let _ = prometheus_client::encoding::text::encode(&mut om, &registry);
+            openmetrics_to_text(&om, out);
+        }
+    }
+}
+
+/// Rewrites OpenMetrics text as the classic text format: counter families are named
+/// with their `_total` suffix (as their samples are), and `# EOF` and `# UNIT` go.
+fn openmetrics_to_text(om: &str, out: &mut String) {
+    let counters: Vec<&str> = om
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    for line in om.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(prefix);
+                out.push_str(name);
+                if counters.contains(&name) {
+                    out.push_str("_total");
+                }
+                out.push(' ');
+                out.push_str(tail);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+}
+
+fn severity_label(s: Severity) -> &'static str {
+    match s {
+        Severity::Debug => "debug",
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
+        Severity::Critical => "critical",
+    }
+}
+
+/// Encodes one unlabelled counter.
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    c.encode(e.encode_descriptor(name, help, None, MetricType::Counter)?)
+}
+
+/// Encodes one unlabelled gauge.
+fn gauge<V>(e: &mut DescriptorEncoder, name: &str, help: &str, v: V) -> std::fmt::Result
+where
+    ConstGauge<V>: prometheus_client::encoding::EncodeMetric,
+{
+    let g = ConstGauge::new(v);
+    g.encode(e.encode_descriptor(name, help, None, MetricType::Gauge)?)
+}
+
+/// Encodes a histogram family: one histogram per allocated entry of `table`, labelled
+/// `label = name`, with values divided by `divisor` (exact: the bounds are integers).
+#[allow(clippy::too_many_arguments)]
+fn histograms(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &str,
+    names: &Interner,
+    table: &[OnceLock<AtomicHistogram>],
+    want_duration: Option<bool>,
+    bounds: &[u64],
+    divisor: f64,
+) -> std::fmt::Result {
+    let entries: Vec<(&str, &AtomicHistogram)> = (0..names.len())
+        .filter_map(|i| {
+            let h = table.get(i)?.get()?;
+            if want_duration.is_some_and(|d| d != h.is_duration) {
+                return None;
+            }
+            Some((&**names.name(i as u16)?, h))
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut m = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    let mut counts = Vec::with_capacity(bounds.len() + 1);
+    let mut buckets = Vec::with_capacity(bounds.len() + 1);
+    for (hname, h) in entries {
+        let (count, sum) = h.bucket_counts(bounds, &mut counts);
+        buckets.clear();
+        buckets.extend(
+            bounds
+                .iter()
+                .map(|&b| b as f64 / divisor)
+                .chain(std::iter::once(f64::INFINITY))
+                .zip(counts.iter().copied()),
+        );
+        let labels = [(label, hname)];
+        m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
+            sum / divisor,
+            count,
+            &buckets,
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+impl Collector for FlightringCollector {
+    fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let inner: &Inner = &self.rec.inner;
+        let t = inner.totals();
+        let by_kind = inner.kind_severity_counts();
+        {
+            let mut m = e.encode_descriptor(
+                "flightring_events",
+                "Events written to the ring, by kind and severity.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (kind, counts) in &by_kind {
+                for s in Severity::ALL {
+                    let n = counts[s as usize];
+                    if n > 0 {
+                        let labels = [("kind", kind.as_str()), ("severity", severity_label(s))];
+                        ConstCounter::new(n).encode(m.encode_family(&labels)?)?;
+                    }
+                }
+            }
+        }
+        counter(
+            &mut e,
+            "flightring_overwritten_events",
+            "Events replaced by newer ones before they expired.",
+            t.overwritten,
+        )?;
+        counter(
+            &mut e,
+            "flightring_dropped_events",
+            "Events lost because no slot could be claimed.",
+            t.dropped,
+        )?;
+        counter(
+            &mut e,
+            "flightring_truncated_events",
+            "Events written with something cut (too large for a slot, or too many fields).",
+            t.truncated,
+        )?;
+        counter(
+            &mut e,
+            "flightring_expired_events",
+            "Events removed by the sweeper for being older than the retention.",
+            t.expired,
+        )?;
+        counter(
+            &mut e,
+            "flightring_cleared_events",
+            "Events removed by clear().",
+            t.cleared,
+        )?;
+        {
+            let mut m = e.encode_descriptor(
+                "flightring_rejected_events",
+                "Events refused before the ring, by reason.",
+                None,
+                MetricType::Counter,
+            )?;
+            for (reason, n) in [
+                ("disabled", t.rejected.disabled),
+                ("below_level", t.rejected.below_level),
+                ("closed", t.rejected.closed),
+            ] {
+                ConstCounter::new(n).encode(m.encode_family(&[("reason", reason)])?)?;
+            }
+        }
+        gauge(
+            &mut e,
+            "flightring_retained_events",
+            "Events held in the ring now.",
+            t.retained() as i64,
+        )?;
+        gauge(
+            &mut e,
+            "flightring_capacity_events",
+            "Events the ring can hold.",
+            inner.config.capacity as i64,
+        )?;
+        gauge(
+            &mut e,
+            "flightring_active_peers",
+            "Peers connected and not since disconnected.",
+            inner.peers.active() as i64,
+        )?;
+        gauge(
+            &mut e,
+            "flightring_untracked_peers",
+            "Peers not tracked because the peer table was full.",
+            inner.peers.untracked() as i64,
+        )?;
+        let health = self.rec.health();
+        gauge(
+            &mut e,
+            "flightring_health_status",
+            "Health: 0 healthy, 1 degraded, 2 unhealthy.",
+            i64::from(health.status.as_gauge()),
+        )?;
+        {
+            let faults = inner.faults.lock().unwrap_or_else(|p| p.into_inner());
+            if !faults.is_empty() {
+                let mut m = e.encode_descriptor(
+                    "flightring_component_fault",
+                    "1 for each component reporting a fault (see /health for the reason).",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for component in faults.keys() {
+                    ConstGauge::new(1i64)
+                        .encode(m.encode_family(&[("component", component.as_str())])?)?;
+                }
+            }
+        }
+        let (then, secs) = inner.window_start();
+        let events = t.recorded.saturating_sub(then.recorded);
+        let errors = t.errors().saturating_sub(then.errors());
+        gauge(
+            &mut e,
+            "flightring_error_rate",
+            "Error and critical events over all events in the health window.",
+            if events == 0 {
+                0.0
+            } else {
+                errors as f64 / events as f64
+            },
+        )?;
+        gauge(
+            &mut e,
+            "flightring_window_events_per_second",
+            "Events per second over the health window.",
+            if secs > 0.0 {
+                events as f64 / secs
+            } else {
+                0.0
+            },
+        )?;
+        gauge(
+            &mut e,
+            "flightring_memory_bytes",
+            "Bytes the recorder holds: ring, counters, histograms, tables.",
+            inner.memory_bytes() as i64,
+        )?;
+        gauge(
+            &mut e,
+            "flightring_uptime_seconds",
+            "Seconds since the recorder was built.",
+            inner.started.elapsed().as_secs_f64(),
+        )?;
+        histograms(
+            &mut e,
+            "flightring_duration_seconds",
+            "Durations recorded with observe(), by histogram name.",
+            "name",
+            &inner.hist_names,
+            &inner.histograms,
+            Some(true),
+            &DURATION_BOUNDS_NS,
+            1e9,
+        )?;
+        histograms(
+            &mut e,
+            "flightring_value",
+            "Values recorded with observe_value(), by histogram name.",
+            "name",
+            &inner.hist_names,
+            &inner.histograms,
+            Some(false),
+            &VALUE_BOUNDS,
+            1.0,
+        )?;
+        histograms(
+            &mut e,
+            "flightring_message_size_bytes",
+            "Message sizes recorded with message(), by message type.",
+            "type",
+            &inner.msg_types,
+            &inner.msg_sizes,
+            None,
+            &SIZE_BOUNDS,
+            1.0,
+        )?;
+        let named: Vec<(&str, u64)> = inner.counters_named.entries().collect();
+        if !named.is_empty() {
+            let mut m = e.encode_descriptor(
+                "flightring_counter",
+                "Named counters (Recorder::add and the metrics facade).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (name, v) in named {
+                ConstCounter::new(v).encode(m.encode_family(&[("name", name)])?)?;
+            }
+        }
+        let gauges: Vec<(&str, u64)> = inner.gauges.entries().collect();
+        if !gauges.is_empty() {
+            let mut m = e.encode_descriptor(
+                "flightring_gauge",
+                "Named gauges (Recorder::set_gauge and the metrics facade).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for (name, bits) in gauges {
+                ConstGauge::new(f64::from_bits(bits))
+                    .encode(m.encode_family(&[("name", name)])?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Direction, Event};
+    use std::time::Duration;
+
+    fn sample_recorder() -> Recorder {
+        let rec = Recorder::builder().capacity(1024).build().unwrap();
+        for _ in 0..3 {
+            rec.record(&Event::new("peer_connected", Severity::Info).peer("p1"));
+        }
+        rec.record(&Event::new("rpc", Severity::Error).message("timeout"));
+        rec.observe("rpc.getblock", Duration::from_micros(850));
+        rec.observe("rpc.getblock", Duration::from_millis(3));
+        rec.observe_value("gas", 21_000);
+        rec.message("p1", "block", Direction::Inbound, 1500);
+        rec.add("blocks", 7);
+        rec.set_gauge("mempool", 12.5);
+        rec
+    }
+
+    #[test]
+    fn text_format_has_every_family_with_total_suffixed_counters() {
+        let rec = sample_recorder();
+        let text = render(&rec, Format::Text);
+        for want in [
+            "# TYPE flightring_events_total counter",
+            r#"flightring_events_total{kind="peer_connected",severity="info"} 3"#,
+            r#"flightring_events_total{kind="rpc",severity="error"} 1"#,
+            "# TYPE flightring_retained_events gauge",
+            "flightring_capacity_events 1024",
+            r#"flightring_rejected_events_total{reason="closed"} 0"#,
+            "flightring_health_status ",
+            "# TYPE flightring_duration_seconds histogram",
+            r#"flightring_duration_seconds_bucket{le="0.001",name="rpc.getblock"} 1"#,
+            r#"flightring_duration_seconds_bucket{le="+Inf",name="rpc.getblock"} 2"#,
+            r#"flightring_duration_seconds_count{name="rpc.getblock"} 2"#,
+            r#"flightring_value_bucket{le="50000.0",name="gas"} 1"#,
+            r#"flightring_message_size_bytes_bucket{le="2048.0",type="block"} 1"#,
+            r#"flightring_counter_total{name="blocks"} 7"#,
+            r#"flightring_gauge{name="mempool"} 12.5"#,
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+        assert!(!text.contains("# EOF"));
+        let om = render(&rec, Format::OpenMetrics);
+        assert!(om.ends_with("# EOF\n"));
+        assert!(om.contains("# TYPE flightring_events counter"));
+    }
+
+    #[test]
+    fn duration_sum_is_in_seconds() {
+        let rec = sample_recorder();
+        let text = render(&rec, Format::Text);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("flightring_duration_seconds_sum"))
+            .unwrap();
+        let v: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!((v - 0.00385).abs() < 0.00385 / 64.0, "{line}");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let rec = Recorder::builder().capacity(64).build().unwrap();
+        rec.record(&Event::new("odd\"kind\\", Severity::Warning));
+        let text = render(&rec, Format::Text);
+        assert!(
+            text.contains(r#"flightring_events_total{kind="odd\"kind\\",severity="warning"} 1"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn accept_header_picks_the_format() {
+        assert_eq!(
+            Format::from_accept("application/openmetrics-text;version=1.0.0,text/plain;q=0.5"),
+            Format::OpenMetrics
+        );
+        assert_eq!(Format::from_accept("text/plain"), Format::Text);
+        assert_eq!(Format::from_accept("*/*"), Format::Text);
+    }
+}
