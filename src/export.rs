@@ -215,6 +215,75 @@ pub(crate) fn write_jsonl<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportE
     Ok(())
 }
 
+/// The header line of a CSV export; one row per event follows, oldest first.
+///
+/// `metadata` is the event's fields as one JSON object; text fields are quoted as
+/// RFC 4180 says (when they hold a comma, quote or line break, with quotes doubled).
+pub const CSV_HEADER: &str = "id,timestamp,severity,event_type,peer_id,message,metadata,truncated";
+
+/// Writes `snap`'s events as CSV (see [`CSV_HEADER`]).
+pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportError> {
+    let mut bw = BufWriter::with_capacity(1 << 16, w);
+    bw.write_all(CSV_HEADER.as_bytes())?;
+    bw.write_all(b"\r\n")?;
+    let mut meta = Vec::with_capacity(256);
+    snap.for_each(|item| -> Result<(), ExportError> {
+        meta.clear();
+        let (id, ts, severity, kind, peer, message, truncated) = match item {
+            Item::Ref(r) => {
+                let d = &r.decoded;
+                serde_json::to_writer(&mut meta, &FieldsSer(d.fields()))?;
+                let t = d.header.truncated();
+                (r.id, r.timestamp, d.severity, r.kind, d.peer, d.message, t)
+            }
+            Item::Owned(e) => {
+                serde_json::to_writer(&mut meta, &e.metadata)?;
+                let (kind, peer) = (e.kind.as_str(), e.peer.as_deref());
+                (
+                    e.id,
+                    e.timestamp,
+                    e.severity,
+                    kind,
+                    peer,
+                    e.message.as_str(),
+                    e.truncated,
+                )
+            }
+        };
+        write!(bw, "{id},{ts},{},", severity.as_str())?;
+        csv_field(&mut bw, kind.as_bytes())?;
+        bw.write_all(b",")?;
+        csv_field(&mut bw, peer.unwrap_or("").as_bytes())?;
+        bw.write_all(b",")?;
+        csv_field(&mut bw, message.as_bytes())?;
+        bw.write_all(b",")?;
+        csv_field(&mut bw, &meta)?;
+        bw.write_all(if truncated {
+            b",true\r\n"
+        } else {
+            b",false\r\n"
+        })?;
+        Ok(())
+    })?;
+    bw.flush()?;
+    Ok(())
+}
+
+/// Writes one CSV field, quoted when it must be.
+fn csv_field<W: Write>(w: &mut W, s: &[u8]) -> io::Result<()> {
+    if !s.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        return w.write_all(s);
+    }
+    w.write_all(b"\"")?;
+    for part in s.split_inclusive(|&b| b == b'"') {
+        w.write_all(part)?;
+        if part.last() == Some(&b'"') {
+            w.write_all(b"\"")?;
+        }
+    }
+    w.write_all(b"\"")
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DocIn {

@@ -57,6 +57,8 @@ pub mod exporter;
 mod flight;
 mod health;
 mod histogram;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(any(feature = "tracing", feature = "metrics", feature = "prometheus"))]
 pub mod integrations;
 mod kind;
@@ -82,7 +84,7 @@ pub use counters::Counter;
 pub use cursor::{Batch, Cursor};
 pub use duration::{format_duration, parse_duration, ParseDurationError};
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
-pub use export::{read_jsonl, ExportError, ImportError, SCHEMA, SCHEMA_VERSION};
+pub use export::{read_jsonl, ExportError, ImportError, CSV_HEADER, SCHEMA, SCHEMA_VERSION};
 pub use flight::{
     BlockReport, CacheReport, EndpointReport, ErrorReport, FlightEvent, FlightEventError,
     MethodReport, NetworkReport, PhaseGuard, PhaseOutcome, PhaseResult, PoolReport, RpcReport,

@@ -375,6 +375,11 @@ impl Snapshot {
         export::write_jsonl(self, w)
     }
 
+    /// Writes the events as CSV to `w`, oldest first (columns: [`crate::CSV_HEADER`]).
+    pub fn write_csv<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        export::write_csv(self, w)
+    }
+
     /// Loads an export document (from [`crate::Recorder::export_json`]).
     ///
     /// ```

@@ -45,8 +45,8 @@
 //! | `flightring_duration_seconds` | histogram | `name` | every `observe` histogram, in seconds |
 //! | `flightring_value` | histogram | `name` | every `observe_value` histogram |
 //! | `flightring_message_size_bytes` | histogram | `type` | message sizes from `Recorder::message` |
-//! | `flightring_counter_total` | counter | `name` | named counters (`Recorder::add`, `metrics`) |
-//! | `flightring_gauge` | gauge | `name` | named gauges (`Recorder::set_gauge`, `metrics`) |
+//! | `flightring_named_total` | counter | `name` | named counters (`Recorder::add`, `metrics`) |
+//! | `flightring_named_value` | gauge | `name` | named gauges (`Recorder::set_gauge`, `metrics`) |
 //!
 //! `severity` is `debug`, `info`, `warning`, `error` or `critical`; `kind` is the event
 //! kind, `"(other)"` for kinds beyond the kind table.
@@ -506,7 +506,7 @@ impl Collector for FlightringCollector {
         let named: Vec<(&str, u64)> = inner.counters_named.entries().collect();
         if !named.is_empty() {
             let mut m = e.encode_descriptor(
-                "flightring_counter",
+                "flightring_named",
                 "Named counters (Recorder::add and the metrics facade).",
                 None,
                 MetricType::Counter,
@@ -518,7 +518,7 @@ impl Collector for FlightringCollector {
         let gauges: Vec<(&str, u64)> = inner.gauges.entries().collect();
         if !gauges.is_empty() {
             let mut m = e.encode_descriptor(
-                "flightring_gauge",
+                "flightring_named_value",
                 "Named gauges (Recorder::set_gauge and the metrics facade).",
                 None,
                 MetricType::Gauge,
@@ -571,8 +571,8 @@ mod tests {
             r#"flightring_duration_seconds_count{name="rpc.getblock"} 2"#,
             r#"flightring_value_bucket{le="50000.0",name="gas"} 1"#,
             r#"flightring_message_size_bytes_bucket{le="2048.0",type="block"} 1"#,
-            r#"flightring_counter_total{name="blocks"} 7"#,
-            r#"flightring_gauge{name="mempool"} 12.5"#,
+            r#"flightring_named_total{name="blocks"} 7"#,
+            r#"flightring_named_value{name="mempool"} 12.5"#,
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

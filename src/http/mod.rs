@@ -1,0 +1,228 @@
+//! An HTTP endpoint for one node (feature `http`): health for supervisors, stats,
+//! reports, Prometheus metrics, event queries, a live event stream and exports.
+//!
+//! Run it on its own thread with [`serve`] (it binds where you say; [`DEFAULT_ADDR`]
+//! is loopback), or mount [`router`] into your own axum application.
+//!
+//! ```no_run
+//! use flightring::{http, Recorder};
+//!
+//! let rec = Recorder::new();
+//! let server = http::serve(rec.clone(), http::DEFAULT_ADDR)?;
+//! println!("flightring on http://{}/health", server.local_addr());
+//! // … the program runs; `server` shuts down gracefully when dropped.
+//! # Ok::<(), flightring::http::HttpError>(())
+//! ```
+//!
+//! # Endpoints
+//!
+//! All are `GET`; every response body is JSON unless said otherwise.
+//!
+//! | path | answers |
+//! | --- | --- |
+//! | `/health` | [`Health`](crate::Health); **200** when Healthy or Degraded, **503** when Unhealthy |
+//! | `/stats` | [`Stats`](crate::Stats) |
+//! | `/report?period=60s` | [`NetworkReport`](crate::NetworkReport) |
+//! | `/metrics` | Prometheus text, or OpenMetrics when the `Accept` header asks for it (see [`crate::integrations::prometheus`]) |
+//! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
+//! | `/events/stream?…` | server-sent events of new events as they are recorded (same filters; `limit` ends the stream after that many) |
+//! | `/export?format=json\|jsonl\|csv` | the whole ring, streamed in chunks as it is serialised |
+//!
+//! `since` and `until` take an RFC 3339 time (`2026-11-22T08:00:00Z`) or a duration
+//! meaning that long ago (`5m`). `min_severity` is `debug`, `info`, `warning`, `error`
+//! or `critical`.
+//!
+//! # Errors
+//!
+//! A bad request gets a 4xx with a JSON body naming what was wrong:
+//!
+//! ```json
+//! {"error":"bad_parameter","parameter":"min_severity","value":"loud",
+//!  "message":"min_severity: unknown severity (expected debug, info, warning, error or critical)"}
+//! ```
+//!
+//! Unknown and repeated parameters are refused the same way. Other codes:
+//! `unauthorized` (401), `not_found` (404), `request_too_large` (413), `uri_too_long`
+//! (414), `busy` (503: too many connections, or too many exports at once).
+//!
+//! # Protection
+//!
+//! - **Auth**: with [`HttpOptions::bearer_token`], every request needs
+//!   `Authorization: Bearer <token>` (compared in constant time), except `/health` if
+//!   [`HttpOptions::public_health`] is set.
+//! - **Limits**: at most [`HttpOptions::max_connections`] connections (more are
+//!   answered 503 and closed), requests of at most [`HttpOptions::max_request_bytes`],
+//!   headers read within [`HttpOptions::header_read_timeout`], at most
+//!   [`HttpOptions::max_concurrent_exports`] exports at once.
+//! - **Writers never wait**: every endpoint reads like any reader does (published
+//!   health, counter sums, snapshots, cursors). A slow client holds only its own
+//!   connection's buffers; an event-stream client that falls behind loses events (and
+//!   is told how many), never slows recording.
+//! - **Graceful shutdown**: [`HttpServer::shutdown`] (or drop) stops accepting, ends
+//!   event streams, and waits up to [`HttpOptions::shutdown_grace`] for requests in
+//!   flight.
+//!
+//! The server thread runs a single-threaded Tokio runtime, plus a blocking thread per
+//! query or export in progress, so serving takes at most about one core from the
+//! program.
+
+mod params;
+mod routes;
+mod server;
+mod stream;
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use server::HttpServer;
+
+use crate::Recorder;
+
+/// Where [`serve`] is usually pointed: loopback only, port 9184.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:9184";
+
+/// Starting the server failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// The address did not resolve.
+    #[error("invalid listen address: {0}")]
+    Address(String),
+    /// Binding the address failed (in use, not permitted, …).
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not be started.
+    #[error("cannot start the HTTP server: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Server settings; [`HttpOptions::default`] suits most nodes.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub(crate) bearer_token: Option<String>,
+    pub(crate) public_health: bool,
+    pub(crate) max_connections: usize,
+    pub(crate) max_request_bytes: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) max_events: usize,
+    pub(crate) max_concurrent_exports: usize,
+    pub(crate) stream_poll: Duration,
+    pub(crate) stream_buffer_frames: usize,
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            bearer_token: None,
+            public_health: false,
+            max_connections: 64,
+            max_request_bytes: 16 << 10,
+            header_read_timeout: Duration::from_secs(10),
+            max_events: 10_000,
+            max_concurrent_exports: 2,
+            stream_poll: Duration::from_millis(100),
+            stream_buffer_frames: 16,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+impl HttpOptions {
+    /// Requires `Authorization: Bearer <token>` on every request. An empty token
+    /// matches nothing (every request is refused).
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer_token = Some(token.into());
+        self
+    }
+
+    /// Lets `/health` through without the token, for supervisors. Default `false`.
+    pub fn public_health(mut self, on: bool) -> Self {
+        self.public_health = on;
+        self
+    }
+
+    /// Connections served at once; more are answered 503 and closed. Default 64.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n.max(1);
+        self
+    }
+
+    /// The longest request target (path and query) and body accepted, in bytes; also
+    /// bounds the header buffer (at least 8 KiB). Default 16 KiB.
+    pub fn max_request_bytes(mut self, n: usize) -> Self {
+        self.max_request_bytes = n;
+        self
+    }
+
+    /// How long a client may take to send its request headers. Default 10 s.
+    pub fn header_read_timeout(mut self, d: Duration) -> Self {
+        self.header_read_timeout = d;
+        self
+    }
+
+    /// The largest `limit` `/events` accepts. Default 10 000.
+    pub fn max_events(mut self, n: usize) -> Self {
+        self.max_events = n.max(1);
+        self
+    }
+
+    /// Exports served at once (each holds a snapshot of the ring). Default 2.
+    pub fn max_concurrent_exports(mut self, n: usize) -> Self {
+        self.max_concurrent_exports = n.max(1);
+        self
+    }
+
+    /// How often an event stream polls the ring. Default 100 ms.
+    pub fn stream_poll(mut self, d: Duration) -> Self {
+        self.stream_poll = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Frames (each up to 512 events) an event stream queues for a slow client before
+    /// it stops reading the ring (and starts losing events). Default 16.
+    pub fn stream_buffer_frames(mut self, n: usize) -> Self {
+        self.stream_buffer_frames = n.max(1);
+        self
+    }
+
+    /// How long shutdown waits for requests in flight. Default 5 s.
+    pub fn shutdown_grace(mut self, d: Duration) -> Self {
+        self.shutdown_grace = d;
+        self
+    }
+}
+
+/// Serves `rec` on `addr` with the default options, on a thread of its own.
+pub fn serve(rec: Recorder, addr: impl std::net::ToSocketAddrs) -> Result<HttpServer, HttpError> {
+    serve_with(rec, addr, HttpOptions::default())
+}
+
+/// Serves `rec` on `addr` with `opts`, on a thread of its own.
+pub fn serve_with(
+    rec: Recorder,
+    addr: impl std::net::ToSocketAddrs,
+    opts: HttpOptions,
+) -> Result<HttpServer, HttpError> {
+    server::start(rec, addr, opts)
+}
+
+/// The endpoints as an axum [`Router`](axum::Router) to mount in your own server,
+/// with the default options. Connection limits and graceful shutdown are then your
+/// server's; event streams end when the client goes or the recorder is closed.
+pub fn router(rec: Recorder) -> axum::Router {
+    router_with(rec, HttpOptions::default())
+}
+
+/// Like [`router`], with `opts` (auth, request and export limits, stream settings).
+pub fn router_with(rec: Recorder, opts: HttpOptions) -> axum::Router {
+    // Nothing shuts a mounted router down: the sender lives as long as the router, so
+    // streams never see the channel close.
+    let (keep, rx) = watch::channel(false);
+    routes::build(rec, opts, rx, Some(std::sync::Arc::new(keep)))
+}

@@ -1,0 +1,363 @@
+//! The router: endpoints, bearer-token auth and request limits. Every handler reads
+//! the recorder the way any reader does (published health, counter sums, snapshots,
+//! cursors), so no request can make a writer wait.
+
+use std::convert::Infallible;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use super::params::{event_query, ApiError, Params, FILTERS};
+use super::{stream, HttpOptions};
+use crate::integrations::prometheus::{self, Format};
+use crate::{HealthStatus, Recorder, Snapshot};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) rec: Recorder,
+    pub(crate) opts: Arc<HttpOptions>,
+    /// Flips to `true` when the server shuts down; event streams end on it.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Exports in progress (each holds a snapshot of the ring).
+    pub(crate) exports: Arc<Semaphore>,
+    /// The sender of `shutdown` when nothing else owns it (a mounted router).
+    _keep: Option<Arc<watch::Sender<bool>>>,
+}
+
+/// The router over `rec`; `shutdown` ends event streams when it turns `true`.
+pub(crate) fn build(
+    rec: Recorder,
+    opts: HttpOptions,
+    shutdown: watch::Receiver<bool>,
+    keep: Option<Arc<watch::Sender<bool>>>,
+) -> Router {
+    let state = AppState {
+        rec,
+        _keep: keep,
+        exports: Arc::new(Semaphore::new(opts.max_concurrent_exports)),
+        opts: Arc::new(opts),
+        shutdown,
+    };
+    Router::new()
+        .route("/health", get(health))
+        .route("/stats", get(stats))
+        .route("/report", get(report))
+        .route("/metrics", get(metrics))
+        .route("/events", get(events))
+        .route("/events/stream", get(stream::events_stream))
+        .route("/export", get(export))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .with_state(state)
+}
+
+/// A JSON response with `status`.
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keep the compiler from turning the fold into an early-exit comparison.
+    std::hint::black_box(diff) == 0
+}
+
+/// Bearer-token auth and request limits, before any handler.
+async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let opts = &st.opts;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    if declared > opts.max_request_bytes as u64 {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!(
+                "request body of {declared} bytes; at most {} accepted",
+                opts.max_request_bytes
+            ),
+        )
+        .into_response();
+    }
+    let target_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > opts.max_request_bytes {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!(
+                "request target of {target_len} bytes; at most {} accepted",
+                opts.max_request_bytes
+            ),
+        )
+        .into_response();
+    }
+    if let Some(token) = &opts.bearer_token {
+        let public = opts.public_health && req.uri().path() == "/health";
+        if !public && !authorized(req.headers(), token) {
+            return ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer token (send Authorization: Bearer <token>)",
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let v = value.as_bytes();
+    let scheme = b"bearer ";
+    v.len() > scheme.len()
+        && v[..scheme.len()].eq_ignore_ascii_case(scheme)
+        && constant_time_eq(&v[scheme.len()..], token.as_bytes())
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no endpoint at {} (try /health, /stats, /report, /metrics, /events, /events/stream or /export)",
+            req.uri().path()
+        ),
+    )
+}
+
+async fn health(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let h = st.rec.health();
+    let status = match h.status {
+        HealthStatus::Unhealthy => StatusCode::SERVICE_UNAVAILABLE,
+        HealthStatus::Healthy | HealthStatus::Degraded => StatusCode::OK,
+    };
+    Ok(json_response(status, &h))
+}
+
+async fn stats(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    Ok(json_response(StatusCode::OK, &st.rec.stats()))
+}
+
+async fn report(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let p = Params::parse(q.as_deref(), &["period"])?;
+    let period = p.duration("period")?.unwrap_or(Duration::from_secs(60));
+    Ok(json_response(StatusCode::OK, &st.rec.report(period)))
+}
+
+async fn metrics(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(q.as_deref(), &[])?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let format = Format::from_accept(accept);
+    let body = prometheus::render(&st.rec, format);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
+        body,
+    )
+        .into_response())
+}
+
+/// The body of `/events`.
+#[derive(Serialize)]
+struct EventsBody {
+    /// Events returned.
+    count: usize,
+    /// The limit applied.
+    limit: usize,
+    /// Matching events, newest first.
+    events: Vec<crate::EventRecord>,
+}
+
+async fn events(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let mut allowed = FILTERS.to_vec();
+    allowed.push("limit");
+    let p = Params::parse(q.as_deref(), &allowed)?;
+    let max = st.opts.max_events;
+    let limit = p.count("limit", max)?.unwrap_or(100.min(max));
+    let query = event_query(&p, Some(limit))?;
+    let rec = st.rec.clone();
+    // A query scans the ring: off the async threads.
+    let events = tokio::task::spawn_blocking(move || rec.query(&query))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(json_response(
+        StatusCode::OK,
+        &EventsBody {
+            count: events.len(),
+            limit,
+            events,
+        },
+    ))
+}
+
+/// Export formats of `/export`.
+#[derive(Debug, Clone, Copy)]
+enum ExportFormat {
+    Json,
+    Jsonl,
+    Csv,
+}
+
+async fn export(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
+    let p = Params::parse(q.as_deref(), &["format"])?;
+    let (format, content_type, ext) = match p.get("format").unwrap_or("json") {
+        "json" => (ExportFormat::Json, "application/json", "json"),
+        "jsonl" => (ExportFormat::Jsonl, "application/x-ndjson", "jsonl"),
+        "csv" => (ExportFormat::Csv, "text/csv; charset=utf-8", "csv"),
+        other => {
+            return Err(ApiError::bad_parameter(
+                "format",
+                other,
+                "unknown format (expected json, jsonl or csv)",
+            ))
+        }
+    };
+    let Ok(permit) = st.exports.clone().try_acquire_owned() else {
+        let mut resp = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            format!(
+                "{} exports already in progress; try again shortly",
+                st.opts.max_concurrent_exports
+            ),
+        )
+        .into_response();
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Ok(resp);
+    };
+    let (tx, rx) = mpsc::channel::<Bytes>(8);
+    let rec = st.rec.clone();
+    // Snapshot and serialise on a blocking thread, handing the body over in chunks: a
+    // slow client holds this thread and the snapshot, never the ring.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let snap: Snapshot = rec.snapshot();
+        let mut w = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let result = match format {
+            ExportFormat::Json => snap.write_json(&mut w),
+            ExportFormat::Jsonl => snap.write_jsonl(&mut w),
+            ExportFormat::Csv => snap.write_csv(&mut w),
+        };
+        if result.is_ok() {
+            let _ = io::Write::flush(&mut w);
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    }));
+    let disposition = format!(
+        "attachment; filename=\"flightring-{}.{ext}\"",
+        crate::Timestamp::now().to_string().replace(':', "")
+    );
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
+/// Bytes per body chunk of a streamed export.
+const CHUNK: usize = 64 << 10;
+
+/// An `io::Write` that sends full chunks down a channel, blocking while the client is
+/// behind; fails once the client has gone, which ends the export.
+struct ChannelWriter {
+    tx: mpsc::Sender<Bytes>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+impl io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        let mut h = HeaderMap::new();
+        assert!(!authorized(&h, "s3"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3"));
+        assert!(authorized(&h, "s3"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer s3"));
+        assert!(authorized(&h, "s3"), "the scheme is case-insensitive");
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic s3"));
+        assert!(!authorized(&h, "s3"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer "));
+        assert!(!authorized(&h, ""), "an empty token never matches");
+    }
+}

@@ -1,0 +1,138 @@
+//! `GET /events/stream`: server-sent events of new events as they are recorded.
+//!
+//! Each client gets its own [`Cursor`](crate::Cursor), polled on a timer by a task
+//! that frames the matching events and hands them to the connection through a small
+//! bounded channel. A client that reads slower than events arrive fills the channel;
+//! the task then waits, its cursor falls behind, and the ring overwrites what it has
+//! not read. Writers never notice. When the task catches up, the cursor counts what
+//! it missed and the client gets a `lost` notice before the next events:
+//!
+//! ```text
+//! event: lost
+//! data: {"lost":1200,"total_lost":1200}
+//! ```
+//!
+//! So over a stream, events received + `total_lost` = events recorded since it
+//! started (less those filtered out). The stream ends with an `end` event when the
+//! recorder is closed or the server shuts down, or after `limit` events.
+
+use std::convert::Infallible;
+use std::io::Write as _;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::params::{event_query, ApiError, Params, FILTERS};
+use super::routes::AppState;
+use crate::EventRecord;
+
+/// How long an idle stream waits before sending a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Events read from the cursor per poll.
+const POLL_BATCH: usize = 512;
+
+pub(crate) async fn events_stream(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let mut allowed = FILTERS.to_vec();
+    allowed.push("limit");
+    let p = Params::parse(q.as_deref(), &allowed)?;
+    let limit = p.count("limit", usize::MAX)?;
+    let query = event_query(&p, None)?;
+    let (tx, rx) = mpsc::channel::<Bytes>(st.opts.stream_buffer_frames.max(1));
+    let mut shutdown = st.shutdown.clone();
+    let poll_every = st.opts.stream_poll;
+    let rec = st.rec.clone();
+    // Created before the response goes out: a client that has the headers is
+    // following from then on.
+    let mut cursor = rec.cursor();
+    tokio::spawn(async move {
+        let mut batch: Vec<EventRecord> = Vec::with_capacity(POLL_BATCH);
+        let mut frame: Vec<u8> = Vec::with_capacity(16 << 10);
+        let mut sent = 0usize;
+        let mut idle = Duration::ZERO;
+        let mut tick = tokio::time::interval(poll_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let _ = write!(frame, ": flightring event stream\nretry: 1000\n\n");
+        'stream: loop {
+            // Drain what the cursor has, a batch at a time.
+            loop {
+                batch.clear();
+                let lost = cursor.poll_into(&mut batch, POLL_BATCH);
+                if lost > 0 {
+                    let _ = write!(
+                        frame,
+                        "event: lost\ndata: {{\"lost\":{lost},\"total_lost\":{}}}\n\n",
+                        cursor.lost()
+                    );
+                }
+                for e in batch.iter().filter(|e| query.matches(e)) {
+                    let _ = write!(frame, "event: event\nid: {}\ndata: ", e.id);
+                    let _ = serde_json::to_writer(&mut frame, e);
+                    frame.extend_from_slice(b"\n\n");
+                    sent += 1;
+                    if limit.is_some_and(|n| sent >= n) {
+                        frame.extend_from_slice(b"event: end\ndata: {\"reason\":\"limit\"}\n\n");
+                        let _ = tx.send(Bytes::from(std::mem::take(&mut frame))).await;
+                        break 'stream;
+                    }
+                }
+                if !frame.is_empty() {
+                    idle = Duration::ZERO;
+                    let bytes =
+                        Bytes::from(std::mem::replace(&mut frame, Vec::with_capacity(16 << 10)));
+                    // Waits while the client is behind; the cursor waits with it.
+                    tokio::select! {
+                        r = tx.send(bytes) => if r.is_err() { break 'stream },
+                        _ = shutdown.wait_for(|&s| s) => break 'stream,
+                    }
+                }
+                if batch.len() < POLL_BATCH {
+                    break;
+                }
+            }
+            if rec.is_closed() {
+                let _ = tx
+                    .send(Bytes::from_static(
+                        b"event: end\ndata: {\"reason\":\"closed\"}\n\n",
+                    ))
+                    .await;
+                break;
+            }
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = tx.closed() => break,
+                _ = shutdown.wait_for(|&s| s) => {
+                    let _ = tx.try_send(Bytes::from_static(
+                        b"event: end\ndata: {\"reason\":\"shutdown\"}\n\n",
+                    ));
+                    break;
+                }
+            }
+            idle += poll_every;
+            if idle >= KEEP_ALIVE {
+                idle = Duration::ZERO;
+                frame.extend_from_slice(b": keep-alive\n\n");
+            }
+        }
+    });
+    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    }));
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
