@@ -36,7 +36,7 @@
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
 //! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
 //! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
-//! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`) |
+//! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::otlp::OtlpExporter` (`otlp`) |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
@@ -57,7 +57,7 @@ pub mod exporter;
 mod flight;
 mod health;
 mod histogram;
-#[cfg(any(feature = "tracing", feature = "metrics"))]
+#[cfg(any(feature = "tracing", feature = "metrics", feature = "otlp"))]
 pub mod integrations;
 mod kind;
 mod macros;
