@@ -151,4 +151,24 @@ impl Cursor {
     pub fn recorder(&self) -> &Recorder {
         &self.rec
     }
+
+    /// Each shard's head now: the positions claimed so far. With [`Cursor::reached`],
+    /// tells when everything recorded before a moment has been read.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn heads(&self) -> Vec<u64> {
+        self.rec
+            .inner
+            .ring
+            .shards
+            .iter()
+            .map(|s| s.head())
+            .collect()
+    }
+
+    /// Whether every position before `heads` (from [`Cursor::heads`]) has been read,
+    /// counted lost or skipped.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn reached(&self, heads: &[u64]) -> bool {
+        self.next.iter().zip(heads).all(|(n, h)| n >= h)
+    }
 }

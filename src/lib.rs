@@ -36,7 +36,7 @@
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
 //! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
 //! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
-//! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `http` (`http`) |
+//! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `integrations::otlp::OtlpExporter` (`otlp`), `http` (`http`) |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
@@ -59,7 +59,12 @@ mod health;
 mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(any(feature = "tracing", feature = "metrics", feature = "prometheus"))]
+#[cfg(any(
+    feature = "tracing",
+    feature = "metrics",
+    feature = "prometheus",
+    feature = "otlp"
+))]
 pub mod integrations;
 mod kind;
 mod macros;
