@@ -17,8 +17,12 @@
 //! ```text
 //! cargo run --release --example p2p_node -- [--seconds 10] [--threads 4] [--peers 300]
 //!                                           [--rate 0] [--snapshot flightring_export.json]
+//! cargo run --release --features http --example p2p_node -- --serve 127.0.0.1:9184 [--linger 60]
 //! ```
-//! `--rate` caps events per second per thread (0: as fast as possible).
+//! `--rate` caps events per second per thread (0: as fast as possible). `--serve ADDR`
+//! (feature `http`) serves the HTTP endpoint (`/health`, `/metrics`, `/events`,
+//! `/events/stream`, `/export`, …) while the node runs, and `--linger N` keeps it up N
+//! seconds after the workload ends; `FLIGHTRING_HTTP_TOKEN` sets a bearer token.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -54,6 +58,8 @@ struct Args {
     peers: usize,
     rate: u64,
     snapshot: String,
+    serve: Option<String>,
+    linger: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -63,6 +69,8 @@ fn parse_args() -> Result<Args, String> {
         peers: 300,
         rate: 0,
         snapshot: "flightring_export.json".into(),
+        serve: None,
+        linger: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -89,8 +97,14 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--rate: {e}"))?
             }
             "--snapshot" => a.snapshot = value("--snapshot")?,
+            "--serve" => a.serve = Some(value("--serve")?),
+            "--linger" => {
+                a.linger = value("--linger")?
+                    .parse()
+                    .map_err(|e| format!("--linger: {e}"))?
+            }
             "-h" | "--help" => {
-                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH]");
+                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH] [--serve ADDR] [--linger SECONDS]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -341,6 +355,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let server = args.serve.as_deref().map(|addr| serve(&rec, addr));
     println!(
         "flightring p2p_node: {} threads, {} peers, {} s; ring of {} events in {} shards, {:.1} MiB",
         args.threads,
@@ -524,5 +539,42 @@ fn main() {
             Err(e) => format!("; exporter: {e}"),
         }
     );
+    if let Some(server) = server {
+        if args.linger > 0 {
+            println!("serving for {} s more; Ctrl-C to stop", args.linger);
+            std::thread::sleep(Duration::from_secs(args.linger));
+        }
+        drop(server);
+    }
     rec.close();
+}
+
+/// Starts the HTTP endpoint on `addr` (feature `http`); exits if it cannot.
+#[cfg(feature = "http")]
+fn serve(rec: &Recorder, addr: &str) -> flightring::http::HttpServer {
+    let mut opts = flightring::http::HttpOptions::default();
+    if let Ok(token) = std::env::var("FLIGHTRING_HTTP_TOKEN") {
+        opts = opts.bearer_token(token);
+    }
+    match flightring::http::serve_with(rec.clone(), addr, opts) {
+        Ok(server) => {
+            let a = server.local_addr();
+            println!(
+                "serving http://{a}/health /stats /report /metrics /events /events/stream /export"
+            );
+            server
+        }
+        Err(e) => {
+            eprintln!("p2p_node: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
+#[cfg(not(feature = "http"))]
+fn serve(_rec: &Recorder, _addr: &str) {
+    eprintln!(
+        "p2p_node: --serve needs the http feature: cargo run --release --features http --example p2p_node -- --serve ADDR"
+    );
+    std::process::exit(2);
 }
