@@ -38,6 +38,7 @@
 use crate::event::{Event, FieldValue, MAX_FIELDS};
 use crate::kind::NO_ID;
 use crate::severity::Severity;
+use crate::sync::{AtomicU64, Ordering};
 
 /// Bytes before the variable part: timestamp and header.
 pub(crate) const HEADER_BYTES: usize = 16;
@@ -109,11 +110,30 @@ fn field_size(key: &str, v: &FieldValue<'_>) -> usize {
         }
 }
 
+/// The tag of a field value.
+#[inline(always)]
+fn tag_of(value: &FieldValue<'_>) -> u8 {
+    match value {
+        FieldValue::Str(_) => TAG_STR,
+        FieldValue::I64(_) => TAG_I64,
+        FieldValue::U64(_) => TAG_U64,
+        FieldValue::F64(_) => TAG_F64,
+        FieldValue::Bool(false) => TAG_FALSE,
+        FieldValue::Bool(true) => TAG_TRUE,
+    }
+}
+
 /// Where encoded bytes go: a byte slice ([`Writer`], for the truncating encoder and
 /// for tests), or straight into a slot's words ([`WordWriter`], the record path).
 pub(crate) trait Put {
     fn byte(&mut self, b: u8);
     fn bytes(&mut self, b: &[u8]);
+
+    /// Eight bytes, little-endian.
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        self.bytes(&w.to_le_bytes());
+    }
 
     #[inline]
     fn varint(&mut self, mut v: u64) {
@@ -127,14 +147,7 @@ pub(crate) trait Put {
     /// Writes one field; the caller checked it fits (`field_size`).
     #[inline]
     fn field(&mut self, key: &str, value: FieldValue<'_>) {
-        let tag = match value {
-            FieldValue::Str(_) => TAG_STR,
-            FieldValue::I64(_) => TAG_I64,
-            FieldValue::U64(_) => TAG_U64,
-            FieldValue::F64(_) => TAG_F64,
-            FieldValue::Bool(false) => TAG_FALSE,
-            FieldValue::Bool(true) => TAG_TRUE,
-        };
+        let tag = tag_of(&value);
         if key.len() >= LONG_KEY {
             self.byte(tag << 5 | LONG_KEY as u8);
             self.byte(key.len() as u8);
@@ -195,7 +208,7 @@ fn load4(s: &[u8], at: usize) -> u64 {
 }
 
 /// Up to 7 bytes as a little-endian word, without a byte loop: two overlapping 4-byte
-/// loads, or three byte loads for fewer than 4.
+/// loads, or three byte loads for fewer than 4. Never reads outside `s`.
 #[inline(always)]
 fn load_partial(s: &[u8]) -> u64 {
     let n = s.len();
@@ -210,70 +223,208 @@ fn load_partial(s: &[u8]) -> u64 {
     }
 }
 
-/// Packs bytes into little-endian words and hands each complete word to `emit`, in
-/// order: the record path writes an event straight into its slot's atomic words this
-/// way, with no intermediate buffer. Produces exactly the words of the byte layout
-/// (tested against [`Writer`]).
-pub(crate) struct WordWriter<F: FnMut(u64)> {
-    emit: F,
-    /// Bytes gathered for the next word, `fill` of them.
+/// The LEB128 bytes of `v < 2^56` as a little-endian word, and their count (`1..=8`).
+#[inline(always)]
+fn varint_word(mut v: u64) -> (u64, u32) {
+    debug_assert!(v < 1 << 56);
+    let mut w = v & 0x7f;
+    let mut n = 1;
+    v >>= 7;
+    while v != 0 {
+        w |= (v & 0x7f) << (8 * n);
+        // The byte before this one gets its continuation bit.
+        w |= 0x80 << (8 * (n - 1));
+        n += 1;
+        v >>= 7;
+    }
+    (w, n)
+}
+
+/// Packs bytes into little-endian words and stores them, in order, into `out` (a
+/// claimed slot's payload words): the record path writes an event straight into its
+/// slot this way, with no intermediate buffer. Produces exactly the words of the byte
+/// layout (tested against [`Writer`]). Words past the end of `out` are not stored
+/// (they are counted, so the caller can tell: see [`WordWriter::finish`]).
+///
+/// Small pieces (a field's tag and key, a length, a varint) are gathered in a register
+/// (`acc`) and appended whole with a shift. A string of 8 bytes or more is copied with
+/// unaligned 8-byte loads: the first completes the pending word (its extra bytes
+/// shifted out), the middle ones are stored as they are, and the last partial word is
+/// the string's final 8 bytes shifted down. No byte is handled on its own, and no load
+/// reads outside the string.
+pub(crate) struct WordWriter<'o> {
+    out: &'o [AtomicU64],
+    /// Index in `out` of the next word to store, `0..`.
+    at: usize,
+    /// Bytes gathered for the next word, in its low `bits / 8` bytes; the rest zero.
     acc: u64,
-    /// `0..8`.
-    fill: usize,
+    /// Bits of `acc` in use: `0, 8, .., 56`.
+    bits: u32,
 }
 
-impl<F: FnMut(u64)> WordWriter<F> {
-    #[inline]
-    pub(crate) fn new(emit: F) -> Self {
+impl<'o> WordWriter<'o> {
+    #[inline(always)]
+    pub(crate) fn new(out: &'o [AtomicU64]) -> Self {
         WordWriter {
-            emit,
+            out,
+            at: 0,
             acc: 0,
-            fill: 0,
+            bits: 0,
         }
     }
 
-    /// Emits the last, partial word (zero-padded).
-    #[inline]
-    pub(crate) fn finish(mut self) {
-        if self.fill > 0 {
-            (self.emit)(self.acc);
+    /// Stores the last, partial word (zero-padded); returns the number of words the
+    /// event took (more than `out.len()` if it did not fit: the rest were not stored).
+    #[inline(always)]
+    pub(crate) fn finish(mut self) -> usize {
+        if self.bits > 0 {
+            self.emit(self.acc);
         }
+        self.at
+    }
+
+    /// Marks the event as not encodable whole (a length beyond its field's range):
+    /// nothing more is stored, and [`WordWriter::finish`] reports more words than fit.
+    #[cold]
+    fn poison(&mut self) {
+        self.at = usize::MAX / 2;
+    }
+
+    #[inline(always)]
+    fn emit(&mut self, w: u64) {
+        if let Some(a) = self.out.get(self.at) {
+            a.store(w, Ordering::Relaxed);
+        }
+        self.at += 1;
+    }
+
+    /// Appends the low `n` bytes of `v` (`n` in `0..=8`; the bytes of `v` above them
+    /// zero).
+    #[inline(always)]
+    fn put(&mut self, v: u64, n: u32) {
+        debug_assert!(n <= 8 && (n == 8 || v >> (8 * n) == 0));
+        let lo = self.acc | v << self.bits;
+        let bits = self.bits + 8 * n;
+        if bits >= 64 {
+            self.emit(lo);
+            // The bytes that did not fit, `v >> (64 - bits)`, without a shift by 64
+            // when `self.bits` is 0.
+            self.acc = (v >> 1) >> (63 - self.bits);
+            self.bits = bits - 64;
+        } else {
+            self.acc = lo;
+            self.bits = bits;
+        }
+    }
+
+    /// Appends `s`.
+    #[inline(always)]
+    fn put_bytes(&mut self, s: &[u8]) {
+        if s.len() < 8 {
+            self.put(load_partial(s), s.len() as u32);
+            return;
+        }
+        // The first 8 bytes complete the pending word; `take` of them fit.
+        let take = 8 - (self.bits / 8) as usize;
+        let head = self.acc | load8(s) << self.bits;
+        self.emit(head);
+        let rest = &s[take..];
+        let words = rest.len() / 8;
+        if let Some(dst) = self.out.get(self.at..self.at + words) {
+            for (d, c) in dst.iter().zip(rest.chunks_exact(8)) {
+                d.store(load8(c), Ordering::Relaxed);
+            }
+        }
+        self.at += words;
+        // The last `r` bytes, from the final 8 of `s` (which has at least 8).
+        let r = (rest.len() % 8) as u32;
+        let last = load8(&s[s.len() - 8..]);
+        self.acc = if r == 0 { 0 } else { last >> (64 - 8 * r) };
+        self.bits = 8 * r;
+    }
+
+    /// Appends a string of up to 7 bytes after a prefix of `pn` bytes, as one piece.
+    #[inline(always)]
+    fn put_short(&mut self, prefix: u64, pn: u32, s: &[u8]) {
+        debug_assert!(s.len() + pn as usize <= 8);
+        self.put(prefix | load_partial(s) << (8 * pn), pn + s.len() as u32);
     }
 }
 
-impl<F: FnMut(u64)> Put for WordWriter<F> {
+impl Put for WordWriter<'_> {
     #[inline(always)]
     fn byte(&mut self, b: u8) {
-        self.acc |= u64::from(b) << (8 * self.fill);
-        self.fill += 1;
-        if self.fill == 8 {
-            (self.emit)(self.acc);
-            self.acc = 0;
-            self.fill = 0;
+        self.put(u64::from(b), 1);
+    }
+
+    #[inline(always)]
+    fn bytes(&mut self, s: &[u8]) {
+        self.put_bytes(s);
+    }
+
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        self.put(w, 8);
+    }
+
+    #[inline(always)]
+    fn varint(&mut self, v: u64) {
+        if v < 1 << 56 {
+            let (w, n) = varint_word(v);
+            self.put(w, n);
+        } else {
+            // Eight bytes of 7 bits, each with its continuation bit, then the top 8 bits
+            // in one or two bytes.
+            let w = (0..8).fold(0, |w, i| w | (0x80 | (v >> (7 * i)) & 0x7f) << (8 * i));
+            self.put(w, 8);
+            let top = v >> 56;
+            if top >= 0x80 {
+                self.put((top & 0x7f | 0x80) | (top >> 7) << 8, 2);
+            } else {
+                self.put(top, 1);
+            }
         }
     }
 
     #[inline(always)]
-    fn bytes(&mut self, mut s: &[u8]) {
-        if self.fill != 0 {
-            let take = (8 - self.fill).min(s.len());
-            self.acc |= load_partial(&s[..take]) << (8 * self.fill);
-            self.fill += take;
-            s = &s[take..];
-            if self.fill < 8 {
-                return;
+    fn field(&mut self, key: &str, value: FieldValue<'_>) {
+        let tag = u64::from(tag_of(&value)) << 5;
+        let k = key.as_bytes();
+        if k.len() < 8 {
+            // The tag byte and a short key: one piece.
+            self.put_short(tag | k.len() as u64, 1, k);
+        } else {
+            if k.len() < LONG_KEY {
+                self.put(tag | k.len() as u64, 1);
+            } else {
+                if k.len() > 255 {
+                    self.poison();
+                }
+                self.put(tag | LONG_KEY as u64 | (k.len() as u64 & 0xff) << 8, 2);
             }
-            (self.emit)(self.acc);
-            self.acc = 0;
-            self.fill = 0;
+            self.put_bytes(k);
         }
-        while s.len() >= 8 {
-            (self.emit)(load8(s));
-            s = &s[8..];
-        }
-        if !s.is_empty() {
-            self.acc = load_partial(s);
-            self.fill = s.len();
+        match value {
+            FieldValue::Str(s) => {
+                let b = s.as_bytes();
+                if b.len() < 8 {
+                    self.put_short(b.len() as u64, 1, b);
+                } else {
+                    if b.len() < 255 {
+                        self.put(b.len() as u64, 1);
+                    } else {
+                        if b.len() > usize::from(u16::MAX) {
+                            self.poison();
+                        }
+                        self.put(255 | (b.len() as u64 & 0xffff) << 8, 3);
+                    }
+                    self.put_bytes(b);
+                }
+            }
+            FieldValue::I64(v) => self.varint(zigzag(v)),
+            FieldValue::U64(v) => self.varint(v),
+            FieldValue::F64(v) => self.put(v.to_bits(), 8),
+            FieldValue::Bool(_) => {}
         }
     }
 }
@@ -337,13 +488,63 @@ pub(crate) fn write_whole<P: Put>(ev: &Event<'_>, kind_id: u16, raw_ts: u64, p: 
         | (peer.len() as u64) << 32
         | (fields.len() as u64) << 40
         | (msg.len() as u64) << 48;
-    p.bytes(&raw_ts.to_le_bytes());
-    p.bytes(&header.to_le_bytes());
+    p.word(raw_ts);
+    p.word(header);
     p.bytes(peer);
     p.bytes(msg);
     for &(key, value) in fields {
         p.field(key, value);
     }
+}
+
+/// Bytes of the largest slot payload (a 1024-byte slot less its sequence word).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 1016;
+
+/// Encodes `ev` straight into a claimed slot's payload words `out` (at most
+/// [`MAX_PAYLOAD_BYTES`] of them), the way [`encode`] would into `out.len() * 8`
+/// bytes; returns whether the event was truncated.
+///
+/// The common case — an interned kind, and an event that fits — is one pass over the
+/// event with no buffer and no separate size check: the word writer stops storing at
+/// the end of `out` and counts the words it would have needed, so overflowing *is* the
+/// size check. Only then (rarely) is the event encoded again, cut to size, through a
+/// stack buffer.
+#[inline(always)]
+pub(crate) fn encode_into_words(
+    ev: &Event<'_>,
+    kind_id: u16,
+    raw_ts: u64,
+    out: &[AtomicU64],
+) -> bool {
+    let peer = ev.peer.map_or(0, str::len);
+    if kind_id != NO_ID
+        && !ev.fields_dropped
+        && peer <= 255
+        && ev.message.len() <= usize::from(u16::MAX)
+    {
+        let mut w = WordWriter::new(out);
+        write_whole(ev, kind_id, raw_ts, &mut w);
+        if w.finish() <= out.len() {
+            return false;
+        }
+    }
+    encode_cut_into_words(ev, kind_id, raw_ts, out)
+}
+
+/// [`encode_into_words`] for an event that does not fit whole.
+#[cold]
+#[inline(never)]
+fn encode_cut_into_words(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &[AtomicU64]) -> bool {
+    let mut buf = [0u8; MAX_PAYLOAD_BYTES];
+    let bytes = (out.len() * 8).min(MAX_PAYLOAD_BYTES);
+    let e = encode(ev, kind_id, raw_ts, &mut buf[..bytes]);
+    for (o, c) in out
+        .iter()
+        .zip(buf[..e.len.next_multiple_of(8)].chunks_exact(8))
+    {
+        o.store(load8(c), Ordering::Relaxed);
+    }
+    e.truncated
 }
 
 /// Encodes an event that does not fit whole (or whose kind is stored inline),
@@ -799,12 +1000,7 @@ mod tests {
             let mut bytes = vec![0u8; need.next_multiple_of(8)];
             let e = encode(ev, 9, 77, &mut bytes[..need]);
             assert_eq!(e.len, need);
-            let mut words = Vec::new();
-            let mut w = WordWriter::new(|x| words.push(x));
-            write_whole(ev, 9, 77, &mut w);
-            w.finish();
-            let from_words: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            assert_eq!(from_words, bytes);
+            assert_eq!(word_image(ev, 9, 77), bytes);
         }
         let mut bytes = [0u8; 120];
         let e = encode(&events[2], 9, 77, &mut bytes);
@@ -818,6 +1014,117 @@ mod tests {
             let mut want = [0u8; 8];
             want[..n].copy_from_slice(&s);
             assert_eq!(load_partial(&s), u64::from_le_bytes(want), "{n}");
+        }
+    }
+
+    /// The word image of `ev` from [`WordWriter`], as bytes.
+    fn word_image(ev: &Event<'_>, kind_id: u16, raw_ts: u64) -> Vec<u8> {
+        let need = plan_whole(ev, kind_id).unwrap();
+        // One word more than needed, holding a marker that must survive.
+        let words: Vec<AtomicU64> = (0..need.div_ceil(8) + 1)
+            .map(|_| AtomicU64::new(0xdead))
+            .collect();
+        let mut w = WordWriter::new(&words[..need.div_ceil(8)]);
+        write_whole(ev, kind_id, raw_ts, &mut w);
+        assert_eq!(w.finish(), need.div_ceil(8));
+        let mut words: Vec<u64> = words.into_iter().map(AtomicU64::into_inner).collect();
+        assert_eq!(words.pop(), Some(0xdead));
+        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    fn value_strategy() -> impl proptest::strategy::Strategy<Value = (String, u8, u64, String)> {
+        use proptest::prelude::*;
+        // (key, value type, number, string): keys and strings of every length class
+        // (short, a word or more, from 31 on a length byte, from 255 on three bytes).
+        (
+            "[a-z_]{0,40}",
+            0u8..6,
+            prop_oneof![any::<u64>(), 0u64..300, Just(u64::MAX), Just(1 << 56)],
+            prop_oneof!["[ -~]{0,20}", "[ -~é]{0,300}"],
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            if cfg!(miri) { 16 } else { 2048 }
+        ))]
+        #[test]
+        fn word_writer_matches_the_byte_writer(
+            peer in proptest::option::of("[ -~]{0,40}"),
+            message in "[ -~é]{0,300}",
+            fields in proptest::collection::vec(value_strategy(), 0..=MAX_FIELDS),
+            raw_ts: u64,
+            kind_id in 0u16..1000,
+            severity in 0u8..5,
+        ) {
+            let mut ev = Event::new("k", Severity::from_index(severity).unwrap()).message(&message);
+            if let Some(p) = &peer {
+                ev = ev.peer(p);
+            }
+            for (key, ty, num, text) in &fields {
+                let v = match ty {
+                    0 => FieldValue::Str(text),
+                    1 => FieldValue::I64(*num as i64),
+                    2 => FieldValue::U64(*num),
+                    3 => FieldValue::F64(f64::from_bits(*num)),
+                    4 => FieldValue::Bool(false),
+                    _ => FieldValue::Bool(true),
+                };
+                ev = ev.field(key, v);
+            }
+            let need = plan_whole(&ev, kind_id).unwrap();
+            let mut bytes = vec![0u8; need.next_multiple_of(8)];
+            let e = encode(&ev, kind_id, raw_ts, &mut bytes[..need]);
+            proptest::prop_assert_eq!(e, Encoded { len: need, truncated: false });
+            proptest::prop_assert_eq!(word_image(&ev, kind_id, raw_ts), bytes);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            if cfg!(miri) { 16 } else { 1024 }
+        ))]
+        /// The record path's encoder stores what `encode` writes, for every slot size,
+        /// whether the event fits whole, is cut, or has an inline kind.
+        #[test]
+        fn encode_into_words_matches_encode(
+            peer in proptest::option::of("[ -~]{0,300}"),
+            message in "[ -~é]{0,1200}",
+            fields in proptest::collection::vec(value_strategy(), 0..=MAX_FIELDS + 2),
+            long_key in proptest::bool::weighted(0.1),
+            raw_ts: u64,
+            kind_id in proptest::prop_oneof![0u16..1000, proptest::strategy::Just(NO_ID)],
+            slot in 0usize..5,
+        ) {
+            let words_len = [7usize, 15, 31, 63, 127][slot];
+            let big_key = "k".repeat(300);
+            let mut ev = Event::new("inline_kind", Severity::Warning).message(&message);
+            if let Some(p) = &peer {
+                ev = ev.peer(p);
+            }
+            if long_key {
+                ev = ev.field(&big_key, 1u64);
+            }
+            for (key, ty, num, text) in &fields {
+                let v = match ty {
+                    0 => FieldValue::Str(text),
+                    1 => FieldValue::I64(*num as i64),
+                    2 => FieldValue::U64(*num),
+                    _ => FieldValue::Bool(true),
+                };
+                ev = ev.field(key, v);
+            }
+            let mut bytes = vec![0u8; words_len * 8];
+            let e = encode(&ev, kind_id, raw_ts, &mut bytes);
+            let words: Vec<AtomicU64> = (0..words_len).map(|_| AtomicU64::new(0)).collect();
+            let truncated = encode_into_words(&ev, kind_id, raw_ts, &words);
+            proptest::prop_assert_eq!(truncated, e.truncated);
+            let used = e.len.div_ceil(8);
+            let got: Vec<u8> = words[..used]
+                .iter()
+                .flat_map(|w| w.load(Ordering::Relaxed).to_le_bytes())
+                .collect();
+            proptest::prop_assert_eq!(&got[..], &bytes[..used * 8]);
         }
     }
 

@@ -9,9 +9,9 @@
 //! 3. one raw clock read (see [`crate::clock`]);
 //! 4. the thread's shard: its thread-local number plus the time epoch, so concurrent
 //!    threads are on different shards while one busy thread still uses them all;
-//! 5. encode into a stack buffer the size of a slot (see [`crate::codec`]);
-//! 6. claim, fill and publish a slot (see [`crate::slot`], [`crate::ring`]);
-//! 7. one `fetch_add` on the shard's `[kind][severity]` counter.
+//! 5. claim a slot, encode the event straight into its payload words (one pass, no
+//!    buffer; see [`crate::codec`]), publish it (see [`crate::slot`], [`crate::ring`]);
+//! 6. one `fetch_add` on the shard's `[kind][severity]` counter.
 //!
 //! No lock, no allocation (after a kind's first event), no wait on any reader.
 
@@ -799,17 +799,11 @@ impl Inner {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
-        // Events that fit whole (nearly all) are encoded straight into their slot.
-        let written = match codec::plan_whole(ev, kind) {
-            Some(need) if need <= self.payload_bytes => self.ring.shards[shard]
-                .write_with(|sink| {
-                    let mut w = codec::WordWriter::new(|x| sink.push(x));
-                    codec::write_whole(ev, kind, raw, &mut w);
-                    w.finish();
-                })
-                .map(|_| false),
-            _ => self.write_cut(shard, raw, ev, kind),
-        };
+        // Encoded straight into the slot (see `codec::encode_into_words`).
+        let mut truncated = false;
+        let written = self.ring.shards[shard]
+            .write_with(|words| truncated = codec::encode_into_words(ev, kind, raw, words))
+            .map(|_| truncated);
         if let Some(truncated) = written {
             let c = &self.counters[shard];
             let row = if kind == NO_ID {
@@ -822,35 +816,6 @@ impl Inner {
             }
             c.count(row, ev.severity);
         }
-    }
-
-    /// Encodes an event that does not fit whole (or has an inline kind) through a
-    /// buffer the size of a slot's payload; returns whether it was truncated, or `None`
-    /// if it was dropped.
-    #[cold]
-    fn write_cut(&self, shard: usize, raw: u64, ev: &Event<'_>, kind: u16) -> Option<bool> {
-        match self.payload_bytes {
-            120 => self.write_cut_n::<120>(shard, raw, ev, kind),
-            56 => self.write_cut_n::<56>(shard, raw, ev, kind),
-            248 => self.write_cut_n::<248>(shard, raw, ev, kind),
-            504 => self.write_cut_n::<504>(shard, raw, ev, kind),
-            _ => self.write_cut_n::<1016>(shard, raw, ev, kind),
-        }
-    }
-
-    fn write_cut_n<const B: usize>(
-        &self,
-        shard: usize,
-        raw: u64,
-        ev: &Event<'_>,
-        kind: u16,
-    ) -> Option<bool> {
-        let mut buf = [0u8; B];
-        let enc = codec::encode(ev, kind, raw, &mut buf);
-        let used = (enc.len + 7) & !7;
-        self.ring.shards[shard]
-            .write(&buf[..used])
-            .map(|_| enc.truncated)
     }
 
     fn histogram_in<'a>(

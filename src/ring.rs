@@ -118,7 +118,8 @@ impl Shard {
     /// still owns the slot. Never waits.
     #[inline]
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
-        self.write_with(|sink| {
+        self.write_with(|words| {
+            let mut sink = WordSink::new(words);
             for chunk in payload.chunks_exact(8) {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(chunk);
@@ -128,19 +129,17 @@ impl Shard {
     }
 
     /// Like [`Shard::write`], but `fill` produces the payload straight into the claimed
-    /// slot through a [`WordSink`], so no copy of it exists anywhere else.
+    /// slot's payload words (through a [`WordSink`], say), so no copy of it exists
+    /// anywhere else.
     #[inline]
-    pub fn write_with(&self, fill: impl FnOnce(&mut WordSink<'_>)) -> Option<(u64, Claimed)> {
+    pub fn write_with(&self, fill: impl FnOnce(&[AtomicU64])) -> Option<(u64, Claimed)> {
         let st = &*self.state;
         let pos = st.head.fetch_add(1, Ordering::Relaxed);
         self.prefetch_for_write(pos + PREFETCH_AHEAD);
         let slot = self.slot(pos as usize);
         match slot.claim(pos) {
             Ok(claimed) => {
-                fill(&mut WordSink {
-                    words: slot.payload,
-                    next: 0,
-                });
+                fill(slot.payload);
                 slot.publish(pos);
                 match claimed {
                     Claimed::Fresh => {
@@ -245,7 +244,14 @@ pub struct WordSink<'a> {
     next: usize,
 }
 
-impl WordSink<'_> {
+impl<'a> WordSink<'a> {
+    /// A sink that stores from `words[0]` on. Keep it in a local variable: behind a
+    /// reference, its fields are reloaded after every store.
+    #[inline(always)]
+    pub fn new(words: &'a [AtomicU64]) -> Self {
+        WordSink { words, next: 0 }
+    }
+
     /// Stores the next payload word.
     #[inline(always)]
     pub fn push(&mut self, w: u64) {

@@ -1,0 +1,68 @@
+//! Instruction counts of the record path, for callgrind: runs one scenario `N` times
+//! inside a `#[inline(never)]` function, so callgrind can count just that loop.
+//!
+//! ```text
+//! cargo build --release --example instr_count
+//! valgrind --tool=callgrind --toggle-collect='instr_count::run*' \
+//!   --callgrind-out-file=/tmp/cg.out target/release/examples/instr_count record 100000
+//! callgrind_annotate /tmp/cg.out | head   # total Ir / 100000 = instructions per event
+//! ```
+//!
+//! Scenarios: `record` (the typical event, `&str` kind, default redaction),
+//! `record_cached` (through a cached `Kind`), `record_plain` (redaction off),
+//! `disabled` and `below_level` (the early return). A warm-up outside the counted
+//! functions interns the kind and fills the per-thread caches first.
+
+use std::hint::black_box;
+
+use flightring::{Kind, Recorder, RedactionConfig, Severity};
+
+#[path = "../benches/support/baseline.rs"]
+mod baseline;
+#[path = "../benches/support/typical.rs"]
+mod typical;
+
+#[inline(never)]
+fn run_record(rec: &Recorder, n: u64) {
+    for _ in 0..n {
+        rec.record(black_box(&typical::event()));
+    }
+}
+
+#[inline(never)]
+fn run_cached(rec: &Recorder, kind: &Kind, n: u64) {
+    for _ in 0..n {
+        rec.record(black_box(&typical::event_with(kind)));
+    }
+}
+
+#[inline(never)]
+fn warm_up(rec: &Recorder) {
+    for _ in 0..1000 {
+        rec.record(black_box(&typical::event()));
+    }
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let scenario = args.next().unwrap_or_else(|| "record".into());
+    let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("a count"));
+    let mut b = Recorder::builder().capacity(65_536).shards(2);
+    if scenario == "record_plain" {
+        b = b.redaction(RedactionConfig::disabled());
+    }
+    let rec = b.build().expect("valid config");
+    let kind = rec.kind(typical::KIND);
+    match scenario.as_str() {
+        "disabled" => rec.set_enabled(false),
+        "below_level" => rec.set_min_severity(Severity::Warning),
+        _ => {}
+    }
+    // Warm up: the kind is interned, the thread has its number, the verdicts are cached.
+    warm_up(&rec);
+    match scenario.as_str() {
+        "record_cached" => run_cached(&rec, &kind, n),
+        _ => run_record(&rec, n),
+    }
+    eprintln!("{scenario}: {n} events; stats {:?}", rec.stats().rejected);
+}
