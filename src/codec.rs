@@ -210,7 +210,7 @@ fn load4(s: &[u8], at: usize) -> u64 {
 /// Up to 7 bytes as a little-endian word, without a byte loop: two overlapping 4-byte
 /// loads, or three byte loads for fewer than 4. Never reads outside `s`.
 #[inline(always)]
-fn load_partial(s: &[u8]) -> u64 {
+pub(crate) fn load_partial(s: &[u8]) -> u64 {
     let n = s.len();
     if n >= 4 {
         load4(s, 0) | (load4(s, n - 4) << (8 * (n - 4)))
