@@ -508,8 +508,9 @@ pub(crate) const MAX_PAYLOAD_BYTES: usize = 1016;
 /// event with no buffer and no separate size check: the word writer stops storing at
 /// the end of `out` and counts the words it would have needed, so overflowing *is* the
 /// size check. Only then (rarely) is the event encoded again, cut to size, through a
-/// stack buffer.
-#[inline(always)]
+/// stack buffer. Out of line: on its own the encoder keeps its state in registers
+/// (measured: 15 instructions an event fewer than inlined into the record path).
+#[inline(never)]
 pub(crate) fn encode_into_words(
     ev: &Event<'_>,
     kind_id: u16,

@@ -277,14 +277,15 @@ impl Recorder {
     /// rejected and counted.
     #[inline]
     pub fn record(&self, ev: &Event<'_>) {
+        // Small enough to inline at the call site, so a rejected event costs the gate
+        // load and the count, with no call; the rest is one call.
         let inner = &*self.inner;
         let gate = inner.gate.load(Ordering::Relaxed);
         if (ev.severity as u8) < gate {
             inner.reject(gate);
             return;
         }
-        let kind = inner.kind_id(&ev.kind);
-        inner.write(ev, kind);
+        inner.record_accepted(ev);
     }
 
     /// Whether an event of severity `s` would be recorded now (one relaxed load). Use it
@@ -752,8 +753,22 @@ impl Inner {
     fn kind_id(&self, k: &KindRef<'_>) -> u16 {
         match k {
             KindRef::Handle(h) if h.table == self.kinds.table_id() => h.id,
-            other => self.kinds.intern(other.name()).unwrap_or(NO_ID),
+            other => {
+                let name = other.name();
+                // The lookup inline; interning a new kind (rare) out of line.
+                match self.kinds.lookup(name) {
+                    Some(id) => id,
+                    None => self.kinds.intern(name).unwrap_or(NO_ID),
+                }
+            }
         }
+    }
+
+    /// Records an event the gate let through: the kind lookup, then [`Inner::write`].
+    #[inline(never)]
+    fn record_accepted(&self, ev: &Event<'_>) {
+        let kind = self.kind_id(&ev.kind);
+        self.write(ev, kind);
     }
 
     /// Counts an event refused at `gate` (the gate value the caller loaded).
@@ -788,13 +803,24 @@ impl Inner {
 
     /// Writes `ev` after redaction (see [`crate::redact`]): a redacted copy is built on
     /// the stack when a key or value calls for it; otherwise `ev` goes as it is.
-    #[inline]
+    #[inline(always)]
     fn write(&self, ev: &Event<'_>, kind: u16) {
+        if self.redactor.needs_redaction(ev) {
+            self.write_redacted(ev, kind);
+        } else {
+            self.write_plain(ev, kind);
+        }
+    }
+
+    /// [`Inner::write`] for an event with something to redact (rare).
+    #[cold]
+    #[inline(never)]
+    fn write_redacted(&self, ev: &Event<'_>, kind: u16) {
         self.redactor
             .with_redacted(ev, |ev| self.write_plain(ev, kind));
     }
 
-    #[inline]
+    #[inline(always)]
     fn write_plain(&self, ev: &Event<'_>, kind: u16) {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();

@@ -131,7 +131,7 @@ impl Shard {
     /// Like [`Shard::write`], but `fill` produces the payload straight into the claimed
     /// slot's payload words (through a [`WordSink`], say), so no copy of it exists
     /// anywhere else.
-    #[inline]
+    #[inline(always)]
     pub fn write_with(&self, fill: impl FnOnce(&[AtomicU64])) -> Option<(u64, Claimed)> {
         let st = &*self.state;
         let pos = st.head.fetch_add(1, Ordering::Relaxed);
