@@ -6,6 +6,7 @@
 //! valgrind --tool=callgrind --toggle-collect='instr_count::run*' \
 //!   --callgrind-out-file=/tmp/cg.out target/release/examples/instr_count record 100000
 //! callgrind_annotate /tmp/cg.out | head   # total Ir / 100000 = instructions per event
+//! target/release/examples/instr_count record 1000000 11   # median ns/event of 11 rounds
 //! ```
 //!
 //! Scenarios: `record` (the typical event, `&str` kind, default redaction),
@@ -70,10 +71,26 @@ fn main() {
     }
     // Warm up: the kind is interned, the thread has its number, the verdicts are cached.
     warm_up(&rec);
-    match scenario.as_str() {
+    let ev = typical::event();
+    let run = || match scenario.as_str() {
         "record_cached" => run_cached(&rec, &kind, n),
-        s if s.ends_with("_prebuilt") => run_prebuilt(&rec, &typical::event(), n),
+        s if s.ends_with("_prebuilt") => run_prebuilt(&rec, &ev, n),
         _ => run_record(&rec, n),
+    };
+    // With a third argument R: R timed rounds, and the median ns per event (a wall-clock
+    // check beside the instruction count).
+    if let Some(rounds) = args.next().map(|s| s.parse::<usize>().expect("a count")) {
+        let mut ns: Vec<f64> = (0..rounds)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                run();
+                t.elapsed().as_nanos() as f64 / n as f64
+            })
+            .collect();
+        ns.sort_by(f64::total_cmp);
+        println!("{scenario}: median {:.2} ns/event", ns[ns.len() / 2]);
+        return;
     }
+    run();
     eprintln!("{scenario}: {n} events; stats {:?}", rec.stats().rejected);
 }
