@@ -227,6 +227,13 @@ pub(crate) fn load_partial(s: &[u8]) -> u64 {
 #[inline(always)]
 fn varint_word(mut v: u64) -> (u64, u32) {
     debug_assert!(v < 1 << 56);
+    // Sizes, counts and heights mostly take one or two bytes: no loop for those.
+    if v < 1 << 7 {
+        return (v, 1);
+    }
+    if v < 1 << 14 {
+        return (v & 0x7f | 0x80 | (v >> 7) << 8, 2);
+    }
     let mut w = v & 0x7f;
     let mut n = 1;
     v >>= 7;
@@ -330,12 +337,14 @@ impl<'o> WordWriter<'o> {
         self.emit(head);
         let rest = &s[take..];
         let words = rest.len() / 8;
-        if let Some(dst) = self.out.get(self.at..self.at + words) {
-            for (d, c) in dst.iter().zip(rest.chunks_exact(8)) {
-                d.store(load8(c), Ordering::Relaxed);
+        if words > 16 && self.at + words > self.out.len() {
+            // Does not fit: counted, not copied (so a huge string costs no loop).
+            self.at += words;
+        } else {
+            for c in rest.chunks_exact(8) {
+                self.emit(load8(c));
             }
         }
-        self.at += words;
         // The last `r` bytes, from the final 8 of `s` (which has at least 8).
         let r = (rest.len() % 8) as u32;
         let last = load8(&s[s.len() - 8..]);
@@ -388,24 +397,10 @@ impl Put for WordWriter<'_> {
 
     #[inline(always)]
     fn field(&mut self, key: &str, value: FieldValue<'_>) {
-        let tag = u64::from(tag_of(&value)) << 5;
-        let k = key.as_bytes();
-        if k.len() < 8 {
-            // The tag byte and a short key: one piece.
-            self.put_short(tag | k.len() as u64, 1, k);
-        } else {
-            if k.len() < LONG_KEY {
-                self.put(tag | k.len() as u64, 1);
-            } else {
-                if k.len() > 255 {
-                    self.poison();
-                }
-                self.put(tag | LONG_KEY as u64 | (k.len() as u64 & 0xff) << 8, 2);
-            }
-            self.put_bytes(k);
-        }
+        // One dispatch on the value's type, with the key written in each arm.
         match value {
             FieldValue::Str(s) => {
+                self.key(TAG_STR, key);
                 let b = s.as_bytes();
                 if b.len() < 8 {
                     self.put_short(b.len() as u64, 1, b);
@@ -421,10 +416,42 @@ impl Put for WordWriter<'_> {
                     self.put_bytes(b);
                 }
             }
-            FieldValue::I64(v) => self.varint(zigzag(v)),
-            FieldValue::U64(v) => self.varint(v),
-            FieldValue::F64(v) => self.put(v.to_bits(), 8),
-            FieldValue::Bool(_) => {}
+            FieldValue::I64(v) => {
+                self.key(TAG_I64, key);
+                self.varint(zigzag(v));
+            }
+            FieldValue::U64(v) => {
+                self.key(TAG_U64, key);
+                self.varint(v);
+            }
+            FieldValue::F64(v) => {
+                self.key(TAG_F64, key);
+                self.put(v.to_bits(), 8);
+            }
+            FieldValue::Bool(b) => self.key(if b { TAG_TRUE } else { TAG_FALSE }, key),
+        }
+    }
+}
+
+impl WordWriter<'_> {
+    /// A field's tag byte and key.
+    #[inline(always)]
+    fn key(&mut self, tag: u8, key: &str) {
+        let tag = u64::from(tag) << 5;
+        let k = key.as_bytes();
+        if k.len() < 8 {
+            // The tag byte and a short key: one piece.
+            self.put_short(tag | k.len() as u64, 1, k);
+        } else {
+            if k.len() < LONG_KEY {
+                self.put(tag | k.len() as u64, 1);
+            } else {
+                if k.len() > 255 {
+                    self.poison();
+                }
+                self.put(tag | LONG_KEY as u64 | (k.len() as u64 & 0xff) << 8, 2);
+            }
+            self.put_bytes(k);
         }
     }
 }
@@ -1040,7 +1067,15 @@ mod tests {
         (
             "[a-z_]{0,40}",
             0u8..6,
-            prop_oneof![any::<u64>(), 0u64..300, Just(u64::MAX), Just(1 << 56)],
+            prop_oneof![
+                any::<u64>(),
+                0u64..300,
+                0u64..40_000,
+                Just(u64::MAX),
+                Just(1 << 56),
+                Just((1 << 14) - 1),
+                Just(1 << 14),
+            ],
             prop_oneof!["[ -~]{0,20}", "[ -~é]{0,300}"],
         )
     }
