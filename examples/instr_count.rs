@@ -58,7 +58,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let scenario = args.next().unwrap_or_else(|| "record".into());
     let n: u64 = args.next().map_or(100_000, |s| s.parse().expect("a count"));
-    let mut b = Recorder::builder().capacity(65_536).shards(2);
+    // FLIGHTRING_BENCH_CAPACITY: a smaller ring fits the caches (what the writes cost
+    // beyond their instructions).
+    let capacity = std::env::var("FLIGHTRING_BENCH_CAPACITY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(65_536);
+    let mut b = Recorder::builder().capacity(capacity).shards(2);
     if scenario == "record_plain" {
         b = b.redaction(RedactionConfig::disabled());
     }

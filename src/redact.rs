@@ -734,13 +734,13 @@ static LETTER_BIT: [u32; 256] = {
 
 /// Whether `b` holds the byte `x` or the byte `y` (both non-zero). Strings shorter than
 /// 16 bytes are tested eight bytes at a time in a register (SWAR: one or two loads, the
-/// second overlapping the first); longer ones 16 bytes at a time with SSE2 on x86-64
-/// (the last block overlapping the one before, so nothing is read outside `b`), and
-/// from 64 bytes on with `memchr2`.
+/// second overlapping the first); up to 64 bytes in two or four 16-byte blocks with
+/// SSE2 on x86-64 (overlapping as needed, so nothing is read outside `b`), and longer
+/// ones with `memchr2`.
 #[inline]
 fn has_either(b: &[u8], x: u8, y: u8) -> bool {
     let n = b.len();
-    if n >= 64 {
+    if n > 64 {
         return memchr2(x, y, b).is_some();
     }
     if n >= 16 {
@@ -762,10 +762,10 @@ fn has_either(b: &[u8], x: u8, y: u8) -> bool {
     }
 }
 
-/// [`has_either`] for `16 <= b.len()`.
+/// [`has_either`] for `16 <= b.len() <= 64`.
 #[inline]
 fn has_either_16(b: &[u8], x: u8, y: u8) -> bool {
-    debug_assert!(b.len() >= 16);
+    debug_assert!((16..=64).contains(&b.len()));
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use core::arch::x86_64::{
@@ -775,19 +775,18 @@ fn has_either_16(b: &[u8], x: u8, y: u8) -> bool {
         let n = b.len();
         let p = b.as_ptr();
         // SAFETY: SSE2 is part of the x86-64 baseline. Every load reads the 16 bytes at
-        // `p + at` with `at + 16 <= n` (`at` is a multiple of 16 below `n - 15`, or
-        // `n - 16`), all inside `b`; `_mm_loadu_si128` needs no alignment.
+        // `p + at` with `at + 16 <= n` (`at` is 0, 16 when `n > 32`, `n - 32` when
+        // `n > 32`, or `n - 16`), all inside `b`; `_mm_loadu_si128` needs no alignment.
         unsafe {
             let (vx, vy) = (_mm_set1_epi8(x as i8), _mm_set1_epi8(y as i8));
             let hits = |at: usize| {
                 let v = _mm_loadu_si128(p.add(at).cast::<__m128i>());
                 _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vx), _mm_cmpeq_epi8(v, vy)))
             };
-            let mut acc = hits(n - 16);
-            let mut at = 0;
-            while at + 16 < n {
-                acc |= hits(at);
-                at += 16;
+            // Up to 64 bytes, two or four blocks cover `b`: no loop.
+            let mut acc = hits(0) | hits(n - 16);
+            if n > 32 {
+                acc |= hits(16) | hits(n - 32);
             }
             acc != 0
         }
