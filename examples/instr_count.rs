@@ -47,6 +47,32 @@ fn run_prebuilt(rec: &Recorder, ev: &flightring::Event<'_>, n: u64) {
     }
 }
 
+/// `snapshot_into N R`: fills a ring of `N` events as the bench command does, then
+/// times R reuses of one snapshot (median ms).
+fn snapshot_into(capacity: usize, rounds: usize) {
+    let rec = Recorder::builder()
+        .capacity(capacity)
+        .shards(2)
+        .build()
+        .expect("valid config");
+    typical::fill(&rec);
+    let mut snap = rec.snapshot();
+    let mut ms: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            rec.snapshot_into(&mut snap);
+            black_box(snap.len());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    println!(
+        "snapshot_into {capacity}: median {:.2} ms ({} events)",
+        ms[ms.len() / 2],
+        snap.len()
+    );
+}
+
 #[inline(never)]
 fn warm_up(rec: &Recorder) {
     for _ in 0..1000 {
@@ -67,6 +93,12 @@ fn main() {
     let mut b = Recorder::builder().capacity(capacity).shards(2);
     if scenario == "record_plain" {
         b = b.redaction(RedactionConfig::disabled());
+    }
+    if scenario == "snapshot_into" {
+        return snapshot_into(
+            n as usize,
+            args.next().map_or(5, |s| s.parse().expect("count")),
+        );
     }
     let rec = b.build().expect("valid config");
     let kind = rec.kind(typical::KIND);

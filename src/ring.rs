@@ -191,6 +191,19 @@ impl Shard {
         self.slot(idx).read(out)
     }
 
+    /// Appends slot `idx`'s first `n` payload words to `out` if it holds a complete
+    /// event whose raw timestamp passes `keep`; returns the event's position.
+    #[inline]
+    pub(crate) fn read_extend(
+        &self,
+        idx: usize,
+        out: &mut Vec<u64>,
+        n: usize,
+        keep: impl FnOnce(u64) -> bool,
+    ) -> Option<u64> {
+        self.slot(idx).read_extend(out, n, keep)
+    }
+
     /// Reads the event at position `pos` (see [`ReadAt`]).
     #[inline]
     pub fn read_at(&self, pos: u64, out: &mut [u64]) -> ReadAt {
