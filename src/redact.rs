@@ -165,9 +165,9 @@ impl RedactionConfig {
         let key_value_pairs = self.key_value_pairs && !deny.is_empty();
         let url_credentials = self.enabled && self.url_credentials;
         let needles = match (url_credentials, key_value_pairs) {
-            (true, true) => Some([b'@', b'=']),
-            (true, false) => Some([b'@', b'@']),
-            (false, true) => Some([b'=', b'=']),
+            (true, true) => Some(Needles::new(b'@', b'=')),
+            (true, false) => Some(Needles::new(b'@', b'@')),
+            (false, true) => Some(Needles::new(b'=', b'=')),
             (false, false) => None,
         };
         Redactor {
@@ -241,7 +241,7 @@ pub struct Redactor {
     /// The bytes a string must hold to need a closer look: `@` for URL credentials,
     /// `=` for `name=value` pairs (the same byte twice when only one rule is on);
     /// `None` when neither rule is on, so strings are not scanned at all.
-    needles: Option<[u8; 2]>,
+    needles: Option<Needles>,
     /// Unique per compiled redactor: tags this redactor's entries in the per-thread
     /// verdict cache.
     id: u64,
@@ -460,8 +460,8 @@ impl Redactor {
     #[inline]
     pub fn text_needs_redaction(&self, text: &str) -> bool {
         let b = text.as_bytes();
-        match self.needles {
-            Some([x, y]) => has_either(b, x, y) && self.next_span(b, 0, 0).is_some(),
+        match &self.needles {
+            Some(n) => has_either(b, n) && self.next_span(b, 0, 0).is_some(),
             None => false,
         }
     }
@@ -732,53 +732,74 @@ static LETTER_BIT: [u32; 256] = {
     t
 };
 
-/// Whether `b` holds the byte `x` or the byte `y` (both non-zero). Strings shorter than
-/// 16 bytes are tested eight bytes at a time in a register (SWAR: one or two loads, the
-/// second overlapping the first); up to 64 bytes in two or four 16-byte blocks with
-/// SSE2 on x86-64 (overlapping as needed, so nothing is read outside `b`), and longer
-/// ones with `memchr2`.
+/// Two bytes to look for, each repeated 16 times: ready to compare with a word or a
+/// 16-byte block without building the repeats on every call.
+#[derive(Debug, Clone, Copy)]
+struct Needles {
+    x: [u8; 16],
+    y: [u8; 16],
+}
+
+impl Needles {
+    /// `x` and `y`: non-zero bytes.
+    fn new(x: u8, y: u8) -> Needles {
+        debug_assert!(x != 0 && y != 0);
+        Needles {
+            x: [x; 16],
+            y: [y; 16],
+        }
+    }
+}
+
+/// Whether `b` holds one of the needles' two bytes. Strings shorter than 16 bytes are
+/// tested eight bytes at a time in a register (SWAR: one or two loads, the second
+/// overlapping the first); up to 64 bytes in two or four 16-byte blocks with SSE2 on
+/// x86-64 (overlapping as needed, so nothing is read outside `b`), and longer ones with
+/// `memchr2`.
 #[inline]
-fn has_either(b: &[u8], x: u8, y: u8) -> bool {
+fn has_either(b: &[u8], needles: &Needles) -> bool {
     let n = b.len();
     if n > 64 {
-        return memchr2(x, y, b).is_some();
+        return memchr2(needles.x[0], needles.y[0], b).is_some();
     }
     if n >= 16 {
-        return has_either_16(b, x, y);
+        return has_either_16(b, needles);
     }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    // High bit of each byte of `v` that equals `x` or `y` (exact as to whether there is
+    let (nx, ny) = (load8(&needles.x, 0), load8(&needles.y, 0));
+    // High bit of each byte of `v` that equals a needle (exact as to whether there is
     // one: the classic zero-byte test on `v ^ x…` and `v ^ y…`).
     let hits = |v: u64| {
-        let (a, c) = (v ^ (LO * u64::from(x)), v ^ (LO * u64::from(y)));
+        let (a, c) = (v ^ nx, v ^ ny);
         (a.wrapping_sub(LO) & !a | c.wrapping_sub(LO) & !c) & HI
     };
     if n >= 8 {
         hits(load8(b, 0)) | hits(load8(b, n - 8)) != 0
     } else {
-        // Padding bytes are zero, which neither needle is.
+        // Padding bytes are zero, which no needle is.
         hits(crate::codec::load_partial(b)) != 0
     }
 }
 
 /// [`has_either`] for `16 <= b.len() <= 64`.
 #[inline]
-fn has_either_16(b: &[u8], x: u8, y: u8) -> bool {
+fn has_either_16(b: &[u8], needles: &Needles) -> bool {
     debug_assert!((16..=64).contains(&b.len()));
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     {
         use core::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
-            _mm_set1_epi8,
         };
         let n = b.len();
         let p = b.as_ptr();
-        // SAFETY: SSE2 is part of the x86-64 baseline. Every load reads the 16 bytes at
-        // `p + at` with `at + 16 <= n` (`at` is 0, 16 when `n > 32`, `n - 32` when
-        // `n > 32`, or `n - 16`), all inside `b`; `_mm_loadu_si128` needs no alignment.
+        // SAFETY: SSE2 is part of the x86-64 baseline. Every load reads 16 bytes inside
+        // a slice: the needles' 16-byte arrays, or `b` at `at` with `at + 16 <= n` (`at`
+        // is 0, `n - 16`, and 16 and `n - 32` when `n > 32`); `_mm_loadu_si128` needs no
+        // alignment.
         unsafe {
-            let (vx, vy) = (_mm_set1_epi8(x as i8), _mm_set1_epi8(y as i8));
+            let vx = _mm_loadu_si128(needles.x.as_ptr().cast::<__m128i>());
+            let vy = _mm_loadu_si128(needles.y.as_ptr().cast::<__m128i>());
             let hits = |at: usize| {
                 let v = _mm_loadu_si128(p.add(at).cast::<__m128i>());
                 _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vx), _mm_cmpeq_epi8(v, vy)))
@@ -793,7 +814,7 @@ fn has_either_16(b: &[u8], x: u8, y: u8) -> bool {
     }
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     {
-        memchr2(x, y, b).is_some()
+        memchr2(needles.x[0], needles.y[0], b).is_some()
     }
 }
 
@@ -958,16 +979,17 @@ mod tests {
     fn scan_finds_every_position() {
         for len in 0..100 {
             let mut b = vec![b'x'; len];
-            assert!(!has_either(&b, b'@', b'='), "{len}");
+            let (both, eq) = (Needles::new(b'@', b'='), Needles::new(b'=', b'='));
+            assert!(!has_either(&b, &both), "{len}");
             for at in 0..len {
                 for c in [b'@', b'=', b'?', 0x80 | b'@', 0x80 | b'=', 0] {
                     b[at] = c;
                     assert_eq!(
-                        has_either(&b, b'@', b'='),
+                        has_either(&b, &both),
                         c == b'@' || c == b'=',
                         "{len} {at} {c}"
                     );
-                    assert_eq!(has_either(&b, b'=', b'='), c == b'=', "{len} {at} {c}");
+                    assert_eq!(has_either(&b, &eq), c == b'=', "{len} {at} {c}");
                     b[at] = b'x';
                 }
             }
