@@ -4,7 +4,8 @@
 //!
 //! 1. one relaxed load of the *gate* (the least severity accepted; a value above every
 //!    severity when disabled or closed) — the whole cost of a rejected event, plus a
-//!    relaxed counter bump;
+//!    relaxed counter bump, both inline at the call site (`record` is a small inline
+//!    wrapper; everything below is one call);
 //! 2. the kind id: from a cached [`Kind`] handle, or a lock-free lookup by name;
 //! 3. one raw clock read (see [`crate::clock`]);
 //! 4. the thread's shard: its thread-local number plus the time epoch, so concurrent
