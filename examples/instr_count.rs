@@ -48,8 +48,9 @@ fn run_prebuilt(rec: &Recorder, ev: &flightring::Event<'_>, n: u64) {
 }
 
 /// `snapshot_into N R`: fills a ring of `N` events as the bench command does, then
-/// times R reuses of one snapshot (median ms).
-fn snapshot_into(capacity: usize, rounds: usize) {
+/// times R reuses of one snapshot (median ms); `snapshot_decode N R` times R fresh
+/// snapshots decoded whole (`snapshot().events()`).
+fn snapshot_into(capacity: usize, rounds: usize, decode: bool) {
     let rec = Recorder::builder()
         .capacity(capacity)
         .shards(2)
@@ -60,14 +61,32 @@ fn snapshot_into(capacity: usize, rounds: usize) {
     let mut ms: Vec<f64> = (0..rounds)
         .map(|_| {
             let t = std::time::Instant::now();
-            rec.snapshot_into(&mut snap);
-            black_box(snap.len());
+            if decode && std::env::var_os("SPLIT").is_some() {
+                let t0 = std::time::Instant::now();
+                let s = rec.snapshot();
+                let t1 = std::time::Instant::now();
+                black_box(s.events());
+                let t2 = std::time::Instant::now();
+                drop(s);
+                eprintln!(
+                    "take {:?} decode {:?} drop {:?}",
+                    t1 - t0,
+                    t2 - t1,
+                    t2.elapsed()
+                );
+            } else if decode {
+                black_box(rec.snapshot().events());
+            } else {
+                rec.snapshot_into(&mut snap);
+                black_box(snap.len());
+            }
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect();
     ms.sort_by(f64::total_cmp);
     println!(
-        "snapshot_into {capacity}: median {:.2} ms ({} events)",
+        "snapshot_{} {capacity}: median {:.2} ms ({} events)",
+        if decode { "decode" } else { "into" },
         ms[ms.len() / 2],
         snap.len()
     );
@@ -94,11 +113,9 @@ fn main() {
     if scenario == "record_plain" {
         b = b.redaction(RedactionConfig::disabled());
     }
-    if scenario == "snapshot_into" {
-        return snapshot_into(
-            n as usize,
-            args.next().map_or(5, |s| s.parse().expect("count")),
-        );
+    if scenario == "snapshot_into" || scenario == "snapshot_decode" {
+        let rounds = args.next().map_or(5, |s| s.parse().expect("a count"));
+        return snapshot_into(n as usize, rounds, scenario == "snapshot_decode");
     }
     let rec = b.build().expect("valid config");
     let kind = rec.kind(typical::KIND);

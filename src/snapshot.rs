@@ -103,6 +103,8 @@ pub(crate) fn take(rec: &Recorder) -> Snapshot {
         cal: inner.cal,
     };
     let (stats, health, taken_at) = fill(rec, &mut raw);
+    // A one-off snapshot keeps no merge buffer (`snapshot_into` keeps it for reuse).
+    raw.scratch = Vec::new();
     Snapshot {
         taken_at,
         config: inner.config.clone(),
