@@ -105,10 +105,10 @@ impl Shard {
     #[inline]
     fn slot(&self, idx: usize) -> Slot<'_> {
         let start = self.base + (idx & (self.slots - 1)) * self.words_per_slot;
-        let w = &self.words[start..start + self.words_per_slot];
-        Slot {
-            seq: &w[0],
-            payload: &w[1..],
+        // One bounds check; the split cannot fail (`words_per_slot >= 2`).
+        match self.words[start..start + self.words_per_slot].split_first() {
+            Some((seq, payload)) => Slot { seq, payload },
+            None => unreachable!("a slot has at least two words"),
         }
     }
 
@@ -170,7 +170,8 @@ impl Shard {
         {
             use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
             let start = self.base + (pos as usize & (self.slots - 1)) * self.words_per_slot;
-            let p = self.words[start..].as_ptr().cast::<i8>();
+            // In bounds (`start` is a slot's first word); no check needed for a hint.
+            let p = self.words.as_ptr().wrapping_add(start).cast::<i8>();
             // SAFETY: SSE is part of the x86-64 baseline, and a prefetch is only a hint:
             // it never faults and changes no program state, whatever the address.
             unsafe {
