@@ -39,6 +39,9 @@ use crate::event::{Event, FieldValue, MAX_FIELDS};
 use crate::kind::NO_ID;
 use crate::severity::Severity;
 
+mod words;
+pub(crate) use words::encode_into_words;
+
 /// Bytes before the variable part: timestamp and header.
 pub(crate) const HEADER_BYTES: usize = 16;
 const FLAG_TRUNCATED: u8 = 1;
@@ -109,11 +112,31 @@ fn field_size(key: &str, v: &FieldValue<'_>) -> usize {
         }
 }
 
+/// The tag of a field value.
+#[inline(always)]
+fn tag_of(value: &FieldValue<'_>) -> u8 {
+    match value {
+        FieldValue::Str(_) => TAG_STR,
+        FieldValue::I64(_) => TAG_I64,
+        FieldValue::U64(_) => TAG_U64,
+        FieldValue::F64(_) => TAG_F64,
+        FieldValue::Bool(false) => TAG_FALSE,
+        FieldValue::Bool(true) => TAG_TRUE,
+    }
+}
+
 /// Where encoded bytes go: a byte slice ([`Writer`], for the truncating encoder and
-/// for tests), or straight into a slot's words ([`WordWriter`], the record path).
+/// for tests), or straight into a slot's words ([`words::WordWriter`], the record
+/// path).
 pub(crate) trait Put {
     fn byte(&mut self, b: u8);
     fn bytes(&mut self, b: &[u8]);
+
+    /// Eight bytes, little-endian.
+    #[inline(always)]
+    fn word(&mut self, w: u64) {
+        self.bytes(&w.to_le_bytes());
+    }
 
     #[inline]
     fn varint(&mut self, mut v: u64) {
@@ -127,14 +150,7 @@ pub(crate) trait Put {
     /// Writes one field; the caller checked it fits (`field_size`).
     #[inline]
     fn field(&mut self, key: &str, value: FieldValue<'_>) {
-        let tag = match value {
-            FieldValue::Str(_) => TAG_STR,
-            FieldValue::I64(_) => TAG_I64,
-            FieldValue::U64(_) => TAG_U64,
-            FieldValue::F64(_) => TAG_F64,
-            FieldValue::Bool(false) => TAG_FALSE,
-            FieldValue::Bool(true) => TAG_TRUE,
-        };
+        let tag = tag_of(&value);
         if key.len() >= LONG_KEY {
             self.byte(tag << 5 | LONG_KEY as u8);
             self.byte(key.len() as u8);
@@ -195,9 +211,9 @@ fn load4(s: &[u8], at: usize) -> u64 {
 }
 
 /// Up to 7 bytes as a little-endian word, without a byte loop: two overlapping 4-byte
-/// loads, or three byte loads for fewer than 4.
+/// loads, or three byte loads for fewer than 4. Never reads outside `s`.
 #[inline(always)]
-fn load_partial(s: &[u8]) -> u64 {
+pub(crate) fn load_partial(s: &[u8]) -> u64 {
     let n = s.len();
     if n >= 4 {
         load4(s, 0) | (load4(s, n - 4) << (8 * (n - 4)))
@@ -207,74 +223,6 @@ fn load_partial(s: &[u8]) -> u64 {
             | (u64::from(s[n - 1]) << (8 * (n - 1)))
     } else {
         0
-    }
-}
-
-/// Packs bytes into little-endian words and hands each complete word to `emit`, in
-/// order: the record path writes an event straight into its slot's atomic words this
-/// way, with no intermediate buffer. Produces exactly the words of the byte layout
-/// (tested against [`Writer`]).
-pub(crate) struct WordWriter<F: FnMut(u64)> {
-    emit: F,
-    /// Bytes gathered for the next word, `fill` of them.
-    acc: u64,
-    /// `0..8`.
-    fill: usize,
-}
-
-impl<F: FnMut(u64)> WordWriter<F> {
-    #[inline]
-    pub(crate) fn new(emit: F) -> Self {
-        WordWriter {
-            emit,
-            acc: 0,
-            fill: 0,
-        }
-    }
-
-    /// Emits the last, partial word (zero-padded).
-    #[inline]
-    pub(crate) fn finish(mut self) {
-        if self.fill > 0 {
-            (self.emit)(self.acc);
-        }
-    }
-}
-
-impl<F: FnMut(u64)> Put for WordWriter<F> {
-    #[inline(always)]
-    fn byte(&mut self, b: u8) {
-        self.acc |= u64::from(b) << (8 * self.fill);
-        self.fill += 1;
-        if self.fill == 8 {
-            (self.emit)(self.acc);
-            self.acc = 0;
-            self.fill = 0;
-        }
-    }
-
-    #[inline(always)]
-    fn bytes(&mut self, mut s: &[u8]) {
-        if self.fill != 0 {
-            let take = (8 - self.fill).min(s.len());
-            self.acc |= load_partial(&s[..take]) << (8 * self.fill);
-            self.fill += take;
-            s = &s[take..];
-            if self.fill < 8 {
-                return;
-            }
-            (self.emit)(self.acc);
-            self.acc = 0;
-            self.fill = 0;
-        }
-        while s.len() >= 8 {
-            (self.emit)(load8(s));
-            s = &s[8..];
-        }
-        if !s.is_empty() {
-            self.acc = load_partial(s);
-            self.fill = s.len();
-        }
     }
 }
 
@@ -337,8 +285,8 @@ pub(crate) fn write_whole<P: Put>(ev: &Event<'_>, kind_id: u16, raw_ts: u64, p: 
         | (peer.len() as u64) << 32
         | (fields.len() as u64) << 40
         | (msg.len() as u64) << 48;
-    p.bytes(&raw_ts.to_le_bytes());
-    p.bytes(&header.to_le_bytes());
+    p.word(raw_ts);
+    p.word(header);
     p.bytes(peer);
     p.bytes(msg);
     for &(key, value) in fields {
@@ -774,51 +722,6 @@ mod tests {
                     .map(|(k, v)| field_size(k, v))
                     .sum::<usize>()
         );
-    }
-
-    #[test]
-    fn word_writer_produces_the_byte_layout() {
-        let long = "x".repeat(200);
-        let events = [
-            Event::new("k", Severity::Info),
-            Event::new("k", Severity::Warning)
-                .peer("p")
-                .message("abc")
-                .field("k", 7u64),
-            Event::new("k", Severity::Error)
-                .peer("12D3KooWAbCdEfGhIjKl")
-                .message("connected to peer over tcp after handshake")
-                .field("address", "192.168.1.100:8333")
-                .field("size", 1024u64)
-                .field("t", true)
-                .field("f", -1.5f64)
-                .field(&long, long.as_str()),
-        ];
-        for ev in &events {
-            let need = plan_whole(ev, 9).unwrap();
-            let mut bytes = vec![0u8; need.next_multiple_of(8)];
-            let e = encode(ev, 9, 77, &mut bytes[..need]);
-            assert_eq!(e.len, need);
-            let mut words = Vec::new();
-            let mut w = WordWriter::new(|x| words.push(x));
-            write_whole(ev, 9, 77, &mut w);
-            w.finish();
-            let from_words: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-            assert_eq!(from_words, bytes);
-        }
-        let mut bytes = [0u8; 120];
-        let e = encode(&events[2], 9, 77, &mut bytes);
-        let w = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
-        assert_eq!(
-            Header::from_words(w(0), w(1)),
-            Header::read(&bytes[..e.len]).unwrap()
-        );
-        for n in 0..8 {
-            let s: Vec<u8> = (1..=n as u8).collect();
-            let mut want = [0u8; 8];
-            want[..n].copy_from_slice(&s);
-            assert_eq!(load_partial(&s), u64::from_le_bytes(want), "{n}");
-        }
     }
 
     #[test]

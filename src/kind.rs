@@ -156,7 +156,7 @@ impl Interner {
     }
 
     /// The id of `name`, if interned. Lock-free.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lookup(&self, name: &str) -> Option<u16> {
         let mask = self.index.len() - 1;
         let mut i = hash(name.as_bytes()) as usize & mask;
@@ -178,6 +178,7 @@ impl Interner {
     }
 
     /// The id of `name`, interning it if new. `None` when the table is full.
+    #[cold]
     pub(crate) fn intern(&self, name: &str) -> Option<u16> {
         if let Some(id) = self.lookup(name) {
             return Some(id);

@@ -4,14 +4,15 @@
 //!
 //! 1. one relaxed load of the *gate* (the least severity accepted; a value above every
 //!    severity when disabled or closed) — the whole cost of a rejected event, plus a
-//!    relaxed counter bump;
+//!    relaxed counter bump, both inline at the call site (`record` is a small inline
+//!    wrapper; everything below is one call);
 //! 2. the kind id: from a cached [`Kind`] handle, or a lock-free lookup by name;
 //! 3. one raw clock read (see [`crate::clock`]);
 //! 4. the thread's shard: its thread-local number plus the time epoch, so concurrent
 //!    threads are on different shards while one busy thread still uses them all;
-//! 5. encode into a stack buffer the size of a slot (see [`crate::codec`]);
-//! 6. claim, fill and publish a slot (see [`crate::slot`], [`crate::ring`]);
-//! 7. one `fetch_add` on the shard's `[kind][severity]` counter.
+//! 5. claim a slot, encode the event straight into its payload words (one pass, no
+//!    buffer; see [`crate::codec`]), publish it (see [`crate::slot`], [`crate::ring`]);
+//! 6. one `fetch_add` on the shard's `[kind][severity]` counter.
 //!
 //! No lock, no allocation (after a kind's first event), no wait on any reader.
 
@@ -277,14 +278,15 @@ impl Recorder {
     /// rejected and counted.
     #[inline]
     pub fn record(&self, ev: &Event<'_>) {
+        // Small enough to inline at the call site, so a rejected event costs the gate
+        // load and the count, with no call; the rest is one call.
         let inner = &*self.inner;
         let gate = inner.gate.load(Ordering::Relaxed);
         if (ev.severity as u8) < gate {
             inner.reject(gate);
             return;
         }
-        let kind = inner.kind_id(&ev.kind);
-        inner.write(ev, kind);
+        inner.record_accepted(ev);
     }
 
     /// Whether an event of severity `s` would be recorded now (one relaxed load). Use it
@@ -752,8 +754,22 @@ impl Inner {
     fn kind_id(&self, k: &KindRef<'_>) -> u16 {
         match k {
             KindRef::Handle(h) if h.table == self.kinds.table_id() => h.id,
-            other => self.kinds.intern(other.name()).unwrap_or(NO_ID),
+            other => {
+                let name = other.name();
+                // The lookup inline; interning a new kind (rare) out of line.
+                match self.kinds.lookup(name) {
+                    Some(id) => id,
+                    None => self.kinds.intern(name).unwrap_or(NO_ID),
+                }
+            }
         }
+    }
+
+    /// Records an event the gate let through: the kind lookup, then [`Inner::write`].
+    #[inline(never)]
+    fn record_accepted(&self, ev: &Event<'_>) {
+        let kind = self.kind_id(&ev.kind);
+        self.write(ev, kind);
     }
 
     /// Counts an event refused at `gate` (the gate value the caller loaded).
@@ -788,28 +804,33 @@ impl Inner {
 
     /// Writes `ev` after redaction (see [`crate::redact`]): a redacted copy is built on
     /// the stack when a key or value calls for it; otherwise `ev` goes as it is.
-    #[inline]
+    #[inline(always)]
     fn write(&self, ev: &Event<'_>, kind: u16) {
+        if self.redactor.needs_redaction(ev) {
+            self.write_redacted(ev, kind);
+        } else {
+            self.write_plain(ev, kind);
+        }
+    }
+
+    /// [`Inner::write`] for an event with something to redact (rare).
+    #[cold]
+    #[inline(never)]
+    fn write_redacted(&self, ev: &Event<'_>, kind: u16) {
         self.redactor
             .with_redacted(ev, |ev| self.write_plain(ev, kind));
     }
 
-    #[inline]
+    #[inline(always)]
     fn write_plain(&self, ev: &Event<'_>, kind: u16) {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
-        // Events that fit whole (nearly all) are encoded straight into their slot.
-        let written = match codec::plan_whole(ev, kind) {
-            Some(need) if need <= self.payload_bytes => self.ring.shards[shard]
-                .write_with(|sink| {
-                    let mut w = codec::WordWriter::new(|x| sink.push(x));
-                    codec::write_whole(ev, kind, raw, &mut w);
-                    w.finish();
-                })
-                .map(|_| false),
-            _ => self.write_cut(shard, raw, ev, kind),
-        };
+        // Encoded straight into the slot (see `codec::encode_into_words`).
+        let mut truncated = false;
+        let written = self.ring.shards[shard]
+            .write_with(|words| truncated = codec::encode_into_words(ev, kind, raw, words))
+            .map(|_| truncated);
         if let Some(truncated) = written {
             let c = &self.counters[shard];
             let row = if kind == NO_ID {
@@ -822,35 +843,6 @@ impl Inner {
             }
             c.count(row, ev.severity);
         }
-    }
-
-    /// Encodes an event that does not fit whole (or has an inline kind) through a
-    /// buffer the size of a slot's payload; returns whether it was truncated, or `None`
-    /// if it was dropped.
-    #[cold]
-    fn write_cut(&self, shard: usize, raw: u64, ev: &Event<'_>, kind: u16) -> Option<bool> {
-        match self.payload_bytes {
-            120 => self.write_cut_n::<120>(shard, raw, ev, kind),
-            56 => self.write_cut_n::<56>(shard, raw, ev, kind),
-            248 => self.write_cut_n::<248>(shard, raw, ev, kind),
-            504 => self.write_cut_n::<504>(shard, raw, ev, kind),
-            _ => self.write_cut_n::<1016>(shard, raw, ev, kind),
-        }
-    }
-
-    fn write_cut_n<const B: usize>(
-        &self,
-        shard: usize,
-        raw: u64,
-        ev: &Event<'_>,
-        kind: u16,
-    ) -> Option<bool> {
-        let mut buf = [0u8; B];
-        let enc = codec::encode(ev, kind, raw, &mut buf);
-        let used = (enc.len + 7) & !7;
-        self.ring.shards[shard]
-            .write(&buf[..used])
-            .map(|_| enc.truncated)
     }
 
     fn histogram_in<'a>(

@@ -162,13 +162,22 @@ impl RedactionConfig {
             .map(|k| compact(k))
             .filter(|k| !k.is_empty())
             .collect::<Vec<_>>();
+        let key_value_pairs = self.key_value_pairs && !deny.is_empty();
+        let url_credentials = self.enabled && self.url_credentials;
+        let needles = match (url_credentials, key_value_pairs) {
+            (true, true) => Some(Needles::new(b'@', b'=')),
+            (true, false) => Some(Needles::new(b'@', b'@')),
+            (false, true) => Some(Needles::new(b'=', b'=')),
+            (false, false) => None,
+        };
         Redactor {
-            key_value_pairs: self.key_value_pairs && !deny.is_empty(),
+            key_value_pairs,
+            needles,
             deny: deny.into(),
             masks: masks.into(),
             first,
             allow: allow.into(),
-            url_credentials: self.enabled && self.url_credentials,
+            url_credentials,
             id: NEXT_REDACTOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
@@ -191,15 +200,16 @@ fn compact(key: &str) -> Box<[u8]> {
 /// letter the key lacks cannot match, and most keys lack a letter of every entry (one
 /// branch-free pass and a few ANDs). Only the rest are split into words, in one pass
 /// into a stack buffer, and compared where a word starts with an entry's first letter.
-/// A string is scanned for an `@` or a `=` eight bytes at a time (SWAR; `memchr2` from
-/// 64 bytes on), so a value with neither costs that one scan; only around each `@` or
+/// A string is scanned for an `@` or a `=` (only for the text rules that are on; 16
+/// bytes at a time), so a value with neither costs that one scan; only around each `@` or
 /// `=` found is there more work. Events that need no change are passed on as they are;
 /// the others are rewritten into a 4 KiB stack buffer in a `#[cold]` function
 /// ([`Redactor::with_redacted`]).
 ///
-/// Measured (release, best of 200 batches, on a shared and busy 2-core machine): 5–7 ns
-/// a key, 4–5 ns a short value, 33–39 ns for a whole event of three or four fields with
-/// nothing to redact (`tests/redact.rs`, `timing`), about 350 ns for one rewritten.
+/// Measured on the record path (`examples/instr_count`, a typical event: a 40-byte
+/// message, an 18-byte string value and a number, nothing to redact; 2-core EPYC): the
+/// default rules add about 225 instructions, 10–11 ns (`record` against
+/// `record_plain`). An event with something to rewrite costs about 350 ns more.
 ///
 /// ```
 /// use flightring::{Event, FieldValue, RedactionConfig, Severity};
@@ -229,19 +239,30 @@ pub struct Redactor {
     allow: Box<[Box<[u8]>]>,
     url_credentials: bool,
     key_value_pairs: bool,
+    /// The bytes a string must hold to need a closer look: `@` for URL credentials,
+    /// `=` for `name=value` pairs (the same byte twice when only one rule is on);
+    /// `None` when neither rule is on, so strings are not scanned at all.
+    needles: Option<Needles>,
     /// Unique per compiled redactor: tags this redactor's entries in the per-thread
     /// verdict cache.
     id: u64,
 }
 
 /// One cached verdict: the key (up to 16 bytes, as two words and a length, so a hit is
-/// an exact match of the key's bytes) and whether redactor `owner` denies it.
-#[derive(Debug, Clone, Copy, Default)]
+/// an exact match of the key's bytes) and whether a redactor denies it.
+#[derive(Debug, Clone, Copy)]
 struct CachedVerdict {
-    owner: u64,
     words: (u64, u64),
-    len: u8,
-    deny: bool,
+    /// `id << 16 | key length << 8 | deny` of the redactor with id `id` (ids start at
+    /// 1, so the all-zero entry matches nothing).
+    tag: u64,
+}
+
+impl CachedVerdict {
+    const EMPTY: CachedVerdict = CachedVerdict {
+        words: (0, 0),
+        tag: 0,
+    };
 }
 
 /// Verdict cache slots per thread.
@@ -249,12 +270,20 @@ const VERDICT_SLOTS: usize = 32;
 
 thread_local! {
     /// Field keys are nearly always the same few short names: caching each thread's
-    /// recent verdicts turns the word matching into two compares.
-    static VERDICTS: std::cell::RefCell<[CachedVerdict; VERDICT_SLOTS]> =
-        const { std::cell::RefCell::new([CachedVerdict { owner: 0, words: (0, 0), len: 0, deny: false }; VERDICT_SLOTS]) };
+    /// recent verdicts turns the word matching into three compares.
+    static VERDICTS: [std::cell::Cell<CachedVerdict>; VERDICT_SLOTS] =
+        const { [const { std::cell::Cell::new(CachedVerdict::EMPTY) }; VERDICT_SLOTS] };
 }
 
 static NEXT_REDACTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// The 8 bytes of `b` at `at` as a little-endian word (`at + 8 <= b.len()`).
+#[inline(always)]
+fn load8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
 
 /// A key of up to 16 bytes as two words: the first and last 8 bytes, or its bytes
 /// packed when shorter; with the length, they identify the key exactly.
@@ -262,15 +291,9 @@ static NEXT_REDACTOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU6
 fn key_words(b: &[u8]) -> (u64, u64) {
     let n = b.len();
     if n >= 8 {
-        let mut a = [0u8; 8];
-        let mut z = [0u8; 8];
-        a.copy_from_slice(&b[..8]);
-        z.copy_from_slice(&b[n - 8..]);
-        (u64::from_le_bytes(a), u64::from_le_bytes(z))
+        (load8(b, 0), load8(b, n - 8))
     } else {
-        let mut a = [0u8; 8];
-        a[..n].copy_from_slice(b);
-        (u64::from_le_bytes(a), 0)
+        (crate::codec::load_partial(b), 0)
     }
 }
 
@@ -353,20 +376,19 @@ impl Redactor {
             .wrapping_mul(0x9e37_79b9_7f4a_7c15)
             >> 59) as usize
             % VERDICT_SLOTS;
+        let tag = self.id << 16 | (b.len() as u64) << 8;
         VERDICTS
             .try_with(|cache| {
-                let mut cache = cache.borrow_mut();
-                let e = &mut cache[slot];
-                if e.owner == self.id && e.len as usize == b.len() && e.words == words {
-                    return e.deny;
+                let cell = &cache[slot];
+                let e = cell.get();
+                if e.tag >> 8 == tag >> 8 && e.words == words {
+                    return e.tag & 1 != 0;
                 }
                 let deny = self.deny_bytes(b);
-                *e = CachedVerdict {
-                    owner: self.id,
+                cell.set(CachedVerdict {
                     words,
-                    len: b.len() as u8,
-                    deny,
-                };
+                    tag: tag | u64::from(deny),
+                });
                 deny
             })
             // During thread teardown the cache is gone: decide without it.
@@ -434,11 +456,15 @@ impl Redactor {
     }
 
     /// Whether `text` holds something [`Redactor::redact_text`] would replace. Costs one
-    /// `memchr2` scan when `text` has no `@` and no `=`.
+    /// scan for the bytes the rules start from (`@`, `=`) when `text` has none of them,
+    /// and nothing when neither text rule is on.
     #[inline]
     pub fn text_needs_redaction(&self, text: &str) -> bool {
         let b = text.as_bytes();
-        has_at_or_eq(b) && self.next_span(b, 0, 0).is_some()
+        match &self.needles {
+            Some(n) => has_either(b, n) && self.next_span(b, 0, 0).is_some(),
+            None => false,
+        }
     }
 
     /// Redacts URL credentials and denied `name=value` pairs in `text` (a string value or
@@ -463,11 +489,18 @@ impl Redactor {
     }
 
     /// Whether recording `ev` as is would let a denied key or value through.
-    #[inline]
+    #[inline(always)]
     pub fn needs_redaction(&self, ev: &Event<'_>) -> bool {
         if !self.url_credentials && self.deny.is_empty() {
             return false;
         }
+        self.scan_event(ev)
+    }
+
+    /// [`Redactor::needs_redaction`] for an active redactor: out of line, so that it
+    /// keeps its state in registers and a disabled redactor costs one test inline.
+    #[inline(never)]
+    fn scan_event(&self, ev: &Event<'_>) -> bool {
         if self.text_needs_redaction(ev.message) {
             return true;
         }
@@ -700,29 +733,90 @@ static LETTER_BIT: [u32; 256] = {
     t
 };
 
-/// Whether `b` holds an `@` or a `=`: eight bytes at a time (SWAR) for short strings,
-/// `memchr2` (SIMD) for long ones.
+/// Two bytes to look for, each repeated 16 times: ready to compare with a word or a
+/// 16-byte block without building the repeats on every call.
+#[derive(Debug, Clone, Copy)]
+struct Needles {
+    x: [u8; 16],
+    y: [u8; 16],
+}
+
+impl Needles {
+    /// `x` and `y`: non-zero bytes.
+    fn new(x: u8, y: u8) -> Needles {
+        debug_assert!(x != 0 && y != 0);
+        Needles {
+            x: [x; 16],
+            y: [y; 16],
+        }
+    }
+}
+
+/// Whether `b` holds one of the needles' two bytes. Strings shorter than 16 bytes are
+/// tested eight bytes at a time in a register (SWAR: one or two loads, the second
+/// overlapping the first); up to 64 bytes in two or four 16-byte blocks with SSE2 on
+/// x86-64 (overlapping as needed, so nothing is read outside `b`), and longer ones with
+/// `memchr2`.
 #[inline]
-fn has_at_or_eq(b: &[u8]) -> bool {
+fn has_either(b: &[u8], needles: &Needles) -> bool {
+    let n = b.len();
+    if n > 64 {
+        return memchr2(needles.x[0], needles.y[0], b).is_some();
+    }
+    if n >= 16 {
+        return has_either_16(b, needles);
+    }
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    if b.len() >= 64 {
-        return memchr2(b'@', b'=', b).is_some();
+    let (nx, ny) = (load8(&needles.x, 0), load8(&needles.y, 0));
+    // High bit of each byte of `v` that equals a needle (exact as to whether there is
+    // one: the classic zero-byte test on `v ^ x…` and `v ^ y…`).
+    let hits = |v: u64| {
+        let (a, c) = (v ^ nx, v ^ ny);
+        (a.wrapping_sub(LO) & !a | c.wrapping_sub(LO) & !c) & HI
+    };
+    if n >= 8 {
+        hits(load8(b, 0)) | hits(load8(b, n - 8)) != 0
+    } else {
+        // Padding bytes are zero, which no needle is.
+        hits(crate::codec::load_partial(b)) != 0
     }
-    let zero_byte = |v: u64| v.wrapping_sub(LO) & !v & HI;
-    let mut chunks = b.chunks_exact(8);
-    let mut acc = 0u64;
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        acc |= zero_byte(x ^ (LO * u64::from(b'@'))) | zero_byte(x ^ (LO * u64::from(b'=')));
+}
+
+/// [`has_either`] for `16 <= b.len() <= 64`.
+#[inline]
+fn has_either_16(b: &[u8], needles: &Needles) -> bool {
+    debug_assert!((16..=64).contains(&b.len()));
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    {
+        use core::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128,
+        };
+        let n = b.len();
+        let p = b.as_ptr();
+        // SAFETY: SSE2 is part of the x86-64 baseline. Every load reads 16 bytes inside
+        // a slice: the needles' 16-byte arrays, or `b` at `at` with `at + 16 <= n` (`at`
+        // is 0, `n - 16`, and 16 and `n - 32` when `n > 32`); `_mm_loadu_si128` needs no
+        // alignment.
+        unsafe {
+            let vx = _mm_loadu_si128(needles.x.as_ptr().cast::<__m128i>());
+            let vy = _mm_loadu_si128(needles.y.as_ptr().cast::<__m128i>());
+            let hits = |at: usize| {
+                let v = _mm_loadu_si128(p.add(at).cast::<__m128i>());
+                _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, vx), _mm_cmpeq_epi8(v, vy)))
+            };
+            // Up to 64 bytes, two or four blocks cover `b`: no loop.
+            let mut acc = hits(0) | hits(n - 16);
+            if n > 32 {
+                acc |= hits(16) | hits(n - 32);
+            }
+            acc != 0
+        }
     }
-    acc != 0
-        || chunks
-            .remainder()
-            .iter()
-            .fold(false, |a, &c| a | (c == b'@') | (c == b'='))
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    {
+        memchr2(needles.x[0], needles.y[0], b).is_some()
+    }
 }
 
 /// Classes of bytes for [`compact_words`].
@@ -883,14 +977,20 @@ mod tests {
     }
 
     #[test]
-    fn swar_scan_finds_every_position() {
-        for len in 0..80 {
+    fn scan_finds_every_position() {
+        for len in 0..100 {
             let mut b = vec![b'x'; len];
-            assert!(!has_at_or_eq(&b), "{len}");
+            let (both, eq) = (Needles::new(b'@', b'='), Needles::new(b'=', b'='));
+            assert!(!has_either(&b, &both), "{len}");
             for at in 0..len {
-                for c in [b'@', b'=', b'?', 0x80 | b'@'] {
+                for c in [b'@', b'=', b'?', 0x80 | b'@', 0x80 | b'=', 0] {
                     b[at] = c;
-                    assert_eq!(has_at_or_eq(&b), c == b'@' || c == b'=', "{len} {at} {c}");
+                    assert_eq!(
+                        has_either(&b, &both),
+                        c == b'@' || c == b'=',
+                        "{len} {at} {c}"
+                    );
+                    assert_eq!(has_either(&b, &eq), c == b'=', "{len} {at} {c}");
                     b[at] = b'x';
                 }
             }

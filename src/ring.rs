@@ -105,10 +105,10 @@ impl Shard {
     #[inline]
     fn slot(&self, idx: usize) -> Slot<'_> {
         let start = self.base + (idx & (self.slots - 1)) * self.words_per_slot;
-        let w = &self.words[start..start + self.words_per_slot];
-        Slot {
-            seq: &w[0],
-            payload: &w[1..],
+        // One bounds check; the split cannot fail (`words_per_slot >= 2`).
+        match self.words[start..start + self.words_per_slot].split_first() {
+            Some((seq, payload)) => Slot { seq, payload },
+            None => unreachable!("a slot has at least two words"),
         }
     }
 
@@ -118,7 +118,8 @@ impl Shard {
     /// still owns the slot. Never waits.
     #[inline]
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
-        self.write_with(|sink| {
+        self.write_with(|words| {
+            let mut sink = WordSink::new(words);
             for chunk in payload.chunks_exact(8) {
                 let mut w = [0u8; 8];
                 w.copy_from_slice(chunk);
@@ -128,19 +129,17 @@ impl Shard {
     }
 
     /// Like [`Shard::write`], but `fill` produces the payload straight into the claimed
-    /// slot through a [`WordSink`], so no copy of it exists anywhere else.
-    #[inline]
-    pub fn write_with(&self, fill: impl FnOnce(&mut WordSink<'_>)) -> Option<(u64, Claimed)> {
+    /// slot's payload words (through a [`WordSink`], say), so no copy of it exists
+    /// anywhere else.
+    #[inline(always)]
+    pub fn write_with(&self, fill: impl FnOnce(&[AtomicU64])) -> Option<(u64, Claimed)> {
         let st = &*self.state;
         let pos = st.head.fetch_add(1, Ordering::Relaxed);
         self.prefetch_for_write(pos + PREFETCH_AHEAD);
         let slot = self.slot(pos as usize);
         match slot.claim(pos) {
             Ok(claimed) => {
-                fill(&mut WordSink {
-                    words: slot.payload,
-                    next: 0,
-                });
+                fill(slot.payload);
                 slot.publish(pos);
                 match claimed {
                     Claimed::Fresh => {
@@ -171,7 +170,8 @@ impl Shard {
         {
             use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
             let start = self.base + (pos as usize & (self.slots - 1)) * self.words_per_slot;
-            let p = self.words[start..].as_ptr().cast::<i8>();
+            // In bounds (`start` is a slot's first word); no check needed for a hint.
+            let p = self.words.as_ptr().wrapping_add(start).cast::<i8>();
             // SAFETY: SSE is part of the x86-64 baseline, and a prefetch is only a hint:
             // it never faults and changes no program state, whatever the address.
             unsafe {
@@ -190,6 +190,19 @@ impl Shard {
     #[inline]
     pub fn read(&self, idx: usize, out: &mut [u64]) -> Option<u64> {
         self.slot(idx).read(out)
+    }
+
+    /// Appends slot `idx`'s first `n` payload words to `out` if it holds a complete
+    /// event whose raw timestamp passes `keep`; returns the event's position.
+    #[inline]
+    pub(crate) fn read_extend(
+        &self,
+        idx: usize,
+        out: &mut Vec<u64>,
+        n: usize,
+        keep: impl FnOnce(u64) -> bool,
+    ) -> Option<u64> {
+        self.slot(idx).read_extend(out, n, keep)
     }
 
     /// Reads the event at position `pos` (see [`ReadAt`]).
@@ -245,7 +258,14 @@ pub struct WordSink<'a> {
     next: usize,
 }
 
-impl WordSink<'_> {
+impl<'a> WordSink<'a> {
+    /// A sink that stores from `words[0]` on. Keep it in a local variable: behind a
+    /// reference, its fields are reloaded after every store.
+    #[inline(always)]
+    pub fn new(words: &'a [AtomicU64]) -> Self {
+        WordSink { words, next: 0 }
+    }
+
     /// Stores the next payload word.
     #[inline(always)]
     pub fn push(&mut self, w: u64) {

@@ -172,6 +172,32 @@ impl Slot<'_> {
         }
     }
 
+    /// Like [`Slot::read`], but appends the first `n` payload words to `out` (a
+    /// snapshot's buffer: no copy through a local buffer), and only if the event's first
+    /// word (its raw timestamp) passes `keep`; on any failure `out` is left as it was.
+    #[inline]
+    pub(crate) fn read_extend(
+        &self,
+        out: &mut Vec<u64>,
+        n: usize,
+        keep: impl FnOnce(u64) -> bool,
+    ) -> Option<u64> {
+        let s1 = self.seq.load(Ordering::Acquire);
+        if s1 & STATE_MASK != READY || s1 == 0 {
+            return None;
+        }
+        let at = out.len();
+        out.extend(self.payload[..n].iter().map(|w| w.load(Ordering::Relaxed)));
+        fence(Ordering::Acquire);
+        let s2 = self.seq.load(Ordering::Relaxed);
+        if s1 == s2 && keep(out[at]) {
+            pos_of(s1)
+        } else {
+            out.truncate(at);
+            None
+        }
+    }
+
     /// Marks a complete event dead if `pred(first payload word)` holds, returning whether
     /// this call killed it. The first payload word is the raw timestamp.
     ///

@@ -12,7 +12,10 @@
 //! id; so timestamps never decrease, and two events within one nanosecond keep the
 //! order they were recorded in, whatever their ids.
 //!
-//! Taking a snapshot copies raw slots (about 120 bytes an event) and sorts an index;
+//! Taking a snapshot copies raw slots (about 120 bytes an event) straight into its
+//! buffer and orders an index: each shard's events, read from its oldest slot on, are
+//! in order already (unless several threads wrote it at once), so the shards' runs are
+//! merged in linear time through a kept buffer (a stable sort otherwise);
 //! decoding into [`EventRecord`]s happens as the snapshot is read, so a supervisor that
 //! only wants the count or an exporter that streams JSON never builds a million owned
 //! strings at once.
@@ -59,6 +62,10 @@ pub(crate) struct Raw {
     order: Vec<(u64, u64, u64)>,
     /// Each copying thread's part of `order` before the merge.
     parts: Vec<Vec<(u64, u64, u64)>>,
+    /// Each copying thread's runs in its part, one per shard: `(end, sorted)`.
+    runs: Vec<Vec<(usize, bool)>>,
+    /// Merge buffer for `order` (kept, with its capacity, for the next snapshot).
+    scratch: Vec<(u64, u64, u64)>,
     /// Kind names by id, as of the snapshot.
     kinds: Vec<Arc<str>>,
     cal: &'static Calibration,
@@ -90,10 +97,14 @@ pub(crate) fn take(rec: &Recorder) -> Snapshot {
         per: inner.payload_bytes() / 8,
         order: Vec::new(),
         parts: Vec::new(),
+        runs: Vec::new(),
+        scratch: Vec::new(),
         kinds: Vec::new(),
         cal: inner.cal,
     };
     let (stats, health, taken_at) = fill(rec, &mut raw);
+    // A one-off snapshot keeps no merge buffer (`snapshot_into` keeps it for reuse).
+    raw.scratch = Vec::new();
     Snapshot {
         taken_at,
         config: inner.config.clone(),
@@ -141,58 +152,137 @@ fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
     };
     raw.chunks.resize_with(threads, Vec::new);
     raw.parts.resize_with(threads, Vec::new);
+    raw.runs.resize_with(threads, Vec::new);
     let estimate = (stats.retained as usize).min(inner.config.capacity) / threads + 64;
     // Shards `[t * n / threads, (t + 1) * n / threads)` go to thread `t`.
-    let copy = |t: usize, words: &mut Vec<u64>, part: &mut Vec<(u64, u64, u64)>| {
+    let copy = |t: usize,
+                words: &mut Vec<u64>,
+                part: &mut Vec<(u64, u64, u64)>,
+                runs: &mut Vec<(usize, bool)>| {
         words.clear();
         part.clear();
+        runs.clear();
         words.reserve(estimate * per);
         part.reserve(estimate);
-        let mut buf = [0u64; 127];
-        let buf = &mut buf[..per];
         let range = t * shards.len() / threads..(t + 1) * shards.len() / threads;
         for s in range {
             let shard = &shards[s];
             // Slot `head % slots` holds the shard's oldest event: reading from there on,
-            // each shard contributes a run that is (nearly) sorted already.
+            // each shard contributes a run that is sorted already unless several
+            // threads wrote the shard at once.
             let head = shard.head();
+            let mut sorted = true;
+            let mut last = (0, 0);
             for k in 0..shard.slots() as u64 {
-                let Some(pos) = shard.read((head + k) as usize, buf) else {
+                let Some(pos) =
+                    shard.read_extend((head + k) as usize, words, per, |ts| ts >= cutoff)
+                else {
                     continue;
                 };
-                if buf[0] < cutoff {
-                    continue;
-                }
-                let at = ((t as u64) << 32) | (words.len() / per) as u64;
-                part.push((buf[0], pos * nshards + s as u64, at));
-                words.extend_from_slice(buf);
+                let ts = words[words.len() - per];
+                let at = ((t as u64) << 32) | (words.len() / per - 1) as u64;
+                let key = (ts, pos * nshards + s as u64);
+                sorted &= key > last;
+                last = key;
+                part.push((key.0, key.1, at));
             }
+            runs.push((part.len(), sorted));
         }
     };
     if threads == 1 {
-        copy(0, &mut raw.chunks[0], &mut raw.parts[0]);
+        copy(0, &mut raw.chunks[0], &mut raw.parts[0], &mut raw.runs[0]);
     } else {
         std::thread::scope(|scope| {
-            let mut chunks = raw.chunks.iter_mut().zip(raw.parts.iter_mut()).enumerate();
-            let (_, (w0, p0)) = chunks.next().expect("threads >= 1");
-            for (t, (w, p)) in chunks {
+            let mut chunks = raw
+                .chunks
+                .iter_mut()
+                .zip(raw.parts.iter_mut())
+                .zip(raw.runs.iter_mut())
+                .enumerate();
+            let (_, ((w0, p0), r0)) = chunks.next().expect("threads >= 1");
+            for (t, ((w, p), r)) in chunks {
                 let copy = &copy;
-                scope.spawn(move || copy(t, w, p));
+                scope.spawn(move || copy(t, w, p, r));
             }
-            copy(0, w0, p0);
+            copy(0, w0, p0, r0);
         });
     }
-    raw.order.clear();
-    raw.order.reserve(raw.parts.iter().map(Vec::len).sum());
-    for part in &raw.parts {
-        raw.order.extend_from_slice(part);
+    // `order` is the parts one after another (with one part, the part itself: its
+    // buffer and `order`'s trade places), then sorted by merging the shards' runs
+    // when each is sorted (the usual case), else by a stable sort.
+    let mut bounds = Vec::with_capacity(shards.len() + 1);
+    bounds.push(0);
+    let mut all_sorted = true;
+    if threads == 1 {
+        std::mem::swap(&mut raw.order, &mut raw.parts[0]);
+        raw.parts[0].clear();
+    } else {
+        raw.order.clear();
+        raw.order.reserve(raw.parts.iter().map(Vec::len).sum());
     }
-    // Stable sort: finds the shards' runs and merges them.
-    raw.order.sort_by_key(|&(ts, id, _)| (ts, id));
+    for (t, runs) in raw.runs.iter().enumerate() {
+        let base = if threads == 1 { 0 } else { raw.order.len() };
+        if threads > 1 {
+            raw.order.extend_from_slice(&raw.parts[t]);
+        }
+        for &(end, sorted) in runs {
+            all_sorted &= sorted;
+            bounds.push(base + end);
+        }
+    }
+    if all_sorted {
+        merge_runs(&mut raw.order, &mut bounds, &mut raw.scratch);
+    } else {
+        raw.order.sort_by_key(|&(ts, id, _)| (ts, id));
+    }
     raw.kinds.clear();
     raw.kinds
         .extend((0..inner.kinds.len()).filter_map(|i| inner.kinds.name(i as u16).cloned()));
     (stats, health, taken_at)
+}
+
+/// Sorts `order`, made of sorted runs `order[bounds[i]..bounds[i + 1]]`, by (raw
+/// timestamp, id), merging neighbouring runs pass by pass through `scratch`. Keys are
+/// unique (ids are), so the result is the one a stable sort gives.
+fn merge_runs(
+    order: &mut Vec<(u64, u64, u64)>,
+    bounds: &mut Vec<usize>,
+    scratch: &mut Vec<(u64, u64, u64)>,
+) {
+    bounds.dedup();
+    while bounds.len() > 2 {
+        scratch.clear();
+        scratch.reserve(order.len());
+        let mut next = vec![0];
+        for pair in bounds[..].windows(3).step_by(2) {
+            let (a, b) = order[pair[0]..pair[2]].split_at(pair[1] - pair[0]);
+            merge_two(a, b, scratch);
+            next.push(scratch.len());
+        }
+        if bounds.len() % 2 == 0 {
+            // An odd number of runs: the last one has no partner this pass.
+            scratch.extend_from_slice(&order[bounds[bounds.len() - 2]..]);
+            next.push(scratch.len());
+        }
+        std::mem::swap(order, scratch);
+        *bounds = next;
+    }
+}
+
+/// Appends the merge of the sorted runs `a` and `b` to `out`.
+fn merge_two(a: &[(u64, u64, u64)], b: &[(u64, u64, u64)], out: &mut Vec<(u64, u64, u64)>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if (b[j].0, b[j].1) < (a[i].0, a[i].1) {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push(a[i]);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 fn words_to_bytes(words: &[u64], out: &mut [u8]) {
@@ -398,5 +488,43 @@ impl Snapshot {
     /// Loads an export document from a reader.
     pub fn from_reader<R: io::Read>(r: R) -> Result<Snapshot, ImportError> {
         export::read_json_reader(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 256 }))]
+        /// Merging sorted runs gives what a stable sort gives, whatever the number of
+        /// runs (empty ones included) and their lengths.
+        #[test]
+        fn merging_runs_sorts(
+            runs in proptest::collection::vec(
+                proptest::collection::vec((0u64..50, 0u64..1_000_000), 0..40),
+                0..7,
+            ),
+        ) {
+            let mut order = Vec::new();
+            let mut bounds = vec![0];
+            for (r, run) in runs.iter().enumerate() {
+                let mut run: Vec<(u64, u64, u64)> = run
+                    .iter()
+                    // Unique ids, as in a snapshot.
+                    .map(|&(ts, id)| (ts, id * 8 + r as u64, 0))
+                    .collect();
+                run.sort_by_key(|&(ts, id, _)| (ts, id));
+                run.dedup();
+                order.extend(run);
+                bounds.push(order.len());
+            }
+            let mut want = order.clone();
+            want.sort_by_key(|&(ts, id, _)| (ts, id));
+            let mut scratch = Vec::new();
+            merge_runs(&mut order, &mut bounds, &mut scratch);
+            prop_assert_eq!(order, want);
+        }
     }
 }

@@ -463,3 +463,45 @@ proptest! {
         let _ = r.redact_key(&text);
     }
 }
+
+/// Only the text rules that are on look at the message and string values: with both
+/// off (key rules only), text is not even scanned, and keys are still denied.
+#[test]
+fn needs_redaction_follows_the_rules_that_are_on() {
+    let url = "GET https://u:p@h/";
+    let pair = "retry with token=abc";
+    let keys_only = RedactionConfig {
+        url_credentials: false,
+        key_value_pairs: false,
+        ..RedactionConfig::default()
+    }
+    .compile();
+    let urls_only = RedactionConfig {
+        key_value_pairs: false,
+        ..RedactionConfig::default()
+    }
+    .compile();
+    let pairs_only = RedactionConfig {
+        url_credentials: false,
+        ..RedactionConfig::default()
+    }
+    .compile();
+    let all = RedactionConfig::default().compile();
+    let ev = |msg: &'static str| Event::new("k", Severity::Info).message(msg);
+    for (r, url_hit, pair_hit) in [
+        (&keys_only, false, false),
+        (&urls_only, true, false),
+        (&pairs_only, false, true),
+        (&all, true, true),
+    ] {
+        assert_eq!(r.needs_redaction(&ev(url)), url_hit, "{r:?} {url}");
+        assert_eq!(r.needs_redaction(&ev(pair)), pair_hit, "{r:?} {pair}");
+        let value = Event::new("k", Severity::Info).field("note", pair);
+        assert_eq!(r.needs_redaction(&value), pair_hit, "{r:?} value {pair}");
+        let key = Event::new("k", Severity::Info).field("password", "x");
+        assert!(r.needs_redaction(&key), "{r:?}");
+        // Long strings take the other scan paths.
+        let long = format!("{}{pair}{}", "x".repeat(40), "y".repeat(40));
+        assert_eq!(r.text_needs_redaction(&long), pair_hit, "{r:?} long");
+    }
+}
