@@ -81,6 +81,7 @@ mod slot;
 mod snapshot;
 mod stats;
 mod sync;
+mod worker;
 
 pub use clock::{ParseTimestampError, Timestamp};
 pub use codec::CodecError;

@@ -24,7 +24,7 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,7 @@ use crate::clock::Timestamp;
 use crate::cursor::Cursor;
 use crate::event::EventRecord;
 use crate::recorder::Recorder;
+use crate::worker::{self, ExitGuard, FlushWait};
 
 use super::config::ExporterConfig;
 use super::error::{ExporterError, Failure};
@@ -96,34 +97,17 @@ pub struct Exporter {
     snapshot_path: Option<PathBuf>,
 }
 
-/// What the handle and the thread share. Writers never touch it.
-struct Shared {
-    ctl: Mutex<Control>,
-    /// Wakes the thread: a flush request or stop.
-    wake: Condvar,
-    /// Wakes `flush()`/`close()` callers: a flush completed, or the thread ended.
-    done: Condvar,
-    /// A copy of the thread's figures, refreshed every round.
-    stats: Mutex<ExporterStats>,
-}
+/// What the handle and the thread share (see [`crate::worker`]). Writers never touch
+/// it.
+type Shared = worker::Shared<Outcomes, ExporterStats>;
 
-#[derive(Default)]
-struct Control {
-    stop: bool,
-    /// The thread is alive (cleared when it ends, even by a panic).
-    running: bool,
-    /// Flush tickets handed out; the thread completes them in order.
-    flush_requested: u64,
-    /// Tickets up to this one are complete.
-    flush_done: u64,
+/// What the thread leaves for the handle beside the flags.
+#[derive(Debug, Default)]
+struct Outcomes {
     /// Why the last completed flush left events unwritten.
     flush_error: Option<Failure>,
     /// Why the final round at close failed.
     close_error: Option<Failure>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `t + d`, or a year on (or `t`) when that overflows.
@@ -172,15 +156,7 @@ impl Exporter {
             .as_deref()
             .map(SnapshotFile::new)
             .transpose()?;
-        let shared = Arc::new(Shared {
-            ctl: Mutex::new(Control {
-                running: true,
-                ..Control::default()
-            }),
-            wake: Condvar::new(),
-            done: Condvar::new(),
-            stats: Mutex::new(ExporterStats::default()),
-        });
+        let shared = Shared::new();
         let rec = cursor.recorder().clone();
         let config = rec.config();
         let per_shard = (config.capacity / config.shards.max(1)).max(1) as f64;
@@ -231,17 +207,8 @@ impl Exporter {
     /// Fails with [`ExporterError::Io`] when the write failed (the events are kept and
     /// retried), [`ExporterError::Closed`] after [`Exporter::close`].
     pub fn flush(&self) -> Result<(), ExporterError> {
-        let mut c = lock(&self.shared.ctl);
-        if c.stop || !c.running {
-            return Err(ExporterError::Closed);
-        }
-        c.flush_requested += 1;
-        let ticket = c.flush_requested;
-        self.shared.wake.notify_all();
-        while c.flush_done < ticket && c.running {
-            c = self.shared.done.wait(c).unwrap_or_else(|p| p.into_inner());
-        }
-        if c.flush_done < ticket {
+        let (c, wait) = self.shared.flush(None);
+        if wait == FlushWait::Closed {
             return Err(ExporterError::Closed);
         }
         match &c.flush_error {
@@ -255,16 +222,7 @@ impl Exporter {
     /// were left unwritten (they are counted in [`ExporterStats::lost`] and the
     /// recorder's health keeps the fault) or the last snapshot failed.
     pub fn close(&self) -> Result<(), ExporterError> {
-        lock(&self.shared.ctl).stop = true;
-        self.shared.wake.notify_all();
-        let handle = lock(&self.thread).take();
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
-        let mut c = lock(&self.shared.ctl);
-        while c.running {
-            c = self.shared.done.wait(c).unwrap_or_else(|p| p.into_inner());
-        }
+        let c = self.shared.stop_and_join(&self.thread);
         match &c.close_error {
             Some(f) => Err(f.to_error()),
             None => Ok(()),
@@ -273,13 +231,12 @@ impl Exporter {
 
     /// The figures so far (refreshed by the thread every round, i.e. every few ms).
     pub fn stats(&self) -> ExporterStats {
-        lock(&self.shared.stats).clone()
+        self.shared.stats()
     }
 
     /// Whether the thread is running (false after `close()`).
     pub fn is_running(&self) -> bool {
-        let c = lock(&self.shared.ctl);
-        c.running && !c.stop
+        self.shared.is_running()
     }
 
     /// The stream file.
@@ -470,16 +427,6 @@ impl Faults {
     }
 }
 
-/// Marks the thread ended, even when it unwinds, and wakes whoever waits on it.
-struct ExitGuard(Arc<Shared>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        lock(&self.0.ctl).running = false;
-        self.0.done.notify_all();
-    }
-}
-
 /// The thread's state.
 struct Worker {
     rec: Recorder,
@@ -523,10 +470,7 @@ impl Worker {
         self.maintain();
         self.write_snapshot();
         loop {
-            let (stop, requested) = {
-                let c = lock(&shared.ctl);
-                (c.stop, c.flush_requested)
-            };
+            let (stop, requested) = shared.requests();
             // Everything recorded before the request (or close) is in this poll.
             self.poll();
             let now = Instant::now();
@@ -543,15 +487,12 @@ impl Worker {
             self.publish();
             if requested > self.flushed {
                 self.flushed = requested;
-                let mut c = lock(&shared.ctl);
-                c.flush_done = requested;
-                c.flush_error = if self.pending.is_empty() {
+                let error = if self.pending.is_empty() {
                     None
                 } else {
                     self.failure.clone()
                 };
-                drop(c);
-                shared.done.notify_all();
+                shared.complete_flush(requested, |o| o.flush_error = error);
             }
             if stop {
                 break;
@@ -559,11 +500,7 @@ impl Worker {
             let wait = self
                 .next_deadline()
                 .saturating_duration_since(Instant::now());
-            let flushed = self.flushed;
-            let c = lock(&shared.ctl);
-            let _ = shared
-                .wake
-                .wait_timeout_while(c, wait, |c| !c.stop && c.flush_requested == flushed);
+            shared.sleep(wait, self.flushed);
         }
         self.finish();
     }
@@ -832,7 +769,7 @@ impl Worker {
 
     fn publish(&mut self) {
         self.stats.pending = self.pending_events as u64;
-        *lock(&self.shared.stats) = self.stats.clone();
+        self.shared.publish(&self.stats);
         self.faults.publish(&self.rec);
     }
 
@@ -866,6 +803,6 @@ impl Worker {
         self.pending.clear();
         self.pending_events = 0;
         self.publish();
-        lock(&self.shared.ctl).close_error = close_error;
+        self.shared.update(|o| o.close_error = close_error);
     }
 }

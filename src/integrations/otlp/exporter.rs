@@ -22,7 +22,7 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use crate::clock::Timestamp;
 use crate::cursor::Cursor;
 use crate::event::EventRecord;
 use crate::recorder::Recorder;
+use crate::worker::{self, ExitGuard, FlushWait};
 
 use super::client::{Client, Outcome};
 use super::config::{OtlpBuilder, OtlpConfig, OtlpError};
@@ -97,35 +98,18 @@ pub struct OtlpExporter {
     wait: Duration,
 }
 
-/// What the handle and the thread share. Writers never touch it.
-struct Shared {
-    ctl: Mutex<Control>,
-    /// Wakes the thread: a flush request or stop.
-    wake: Condvar,
-    /// Wakes `flush()`/`close()` callers: a flush completed, or the thread ended.
-    done: Condvar,
-    /// A copy of the thread's figures, refreshed every round.
-    stats: Mutex<OtlpStats>,
-}
+/// What the handle and the thread share (see [`crate::worker`]). Writers never touch
+/// it.
+type Shared = worker::Shared<Outcomes, OtlpStats>;
 
-#[derive(Default)]
-struct Control {
-    stop: bool,
-    /// The thread is alive (cleared when it ends, even by a panic).
-    running: bool,
-    /// Flush tickets handed out; the thread completes them in order.
-    flush_requested: u64,
-    /// Tickets up to this one are complete.
-    flush_done: u64,
+/// What the thread leaves for the handle beside the flags.
+#[derive(Debug, Default)]
+struct Outcomes {
     /// Completed flushes during which events were dropped: (first ticket, last ticket,
     /// events, reason). The newest [`RESULTS_KEPT`].
     dropped: VecDeque<(u64, u64, u64, String)>,
     /// Events left unsent at close, and why.
     close_error: Option<(u64, String)>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `t + d`, or a year on (or `t`) when that overflows.
@@ -160,15 +144,7 @@ impl OtlpExporter {
     /// it is.
     pub fn start_with_cursor(cursor: Cursor, cfg: OtlpConfig) -> Result<OtlpExporter, OtlpError> {
         let endpoint = cfg.validate()?;
-        let shared = Arc::new(Shared {
-            ctl: Mutex::new(Control {
-                running: true,
-                ..Control::default()
-            }),
-            wake: Condvar::new(),
-            done: Condvar::new(),
-            stats: Mutex::new(OtlpStats::default()),
-        });
+        let shared = Shared::new();
         let rec = cursor.recorder().clone();
         let config = rec.config();
         let per_shard = (config.capacity / config.shards.max(1)).max(1) as f64;
@@ -220,16 +196,11 @@ impl OtlpExporter {
     pub fn flush(&self) -> Result<(), OtlpError> {
         let start = Instant::now();
         let deadline = after(start, self.wait);
-        let mut c = lock(&self.shared.ctl);
-        if c.stop || !c.running {
-            return Err(OtlpError::Closed);
-        }
-        c.flush_requested += 1;
-        let ticket = c.flush_requested;
-        self.shared.wake.notify_all();
-        while c.flush_done < ticket && c.running {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+        let (c, wait) = self.shared.flush(Some(deadline));
+        let ticket = match wait {
+            FlushWait::Done(ticket) => ticket,
+            FlushWait::Closed => return Err(OtlpError::Closed),
+            FlushWait::TimedOut => {
                 drop(c);
                 let stats = self.stats();
                 return Err(OtlpError::Timeout {
@@ -238,16 +209,7 @@ impl OtlpExporter {
                     last_error: stats.last_error,
                 });
             }
-            c = self
-                .shared
-                .done
-                .wait_timeout(c, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        if c.flush_done < ticket {
-            return Err(OtlpError::Closed);
-        }
+        };
         match c.dropped.iter().find(|d| d.0 <= ticket && ticket <= d.1) {
             Some((_, _, events, reason)) => Err(OtlpError::Dropped {
                 events: *events,
@@ -262,16 +224,7 @@ impl OtlpExporter {
     /// first call's outcome. [`OtlpError::Dropped`] means events were left unsent; they
     /// are counted in [`OtlpStats::dropped`] and the recorder's health keeps the fault.
     pub fn close(&self) -> Result<(), OtlpError> {
-        lock(&self.shared.ctl).stop = true;
-        self.shared.wake.notify_all();
-        let handle = lock(&self.thread).take();
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
-        let mut c = lock(&self.shared.ctl);
-        while c.running {
-            c = self.shared.done.wait(c).unwrap_or_else(|p| p.into_inner());
-        }
+        let c = self.shared.stop_and_join(&self.thread);
         match &c.close_error {
             Some((events, reason)) => Err(OtlpError::Dropped {
                 events: *events,
@@ -283,13 +236,12 @@ impl OtlpExporter {
 
     /// The figures so far (refreshed by the thread every round, i.e. every few ms).
     pub fn stats(&self) -> OtlpStats {
-        lock(&self.shared.stats).clone()
+        self.shared.stats()
     }
 
     /// Whether the thread is running (false after `close()`).
     pub fn is_running(&self) -> bool {
-        let c = lock(&self.shared.ctl);
-        c.running && !c.stop
+        self.shared.is_running()
     }
 
     /// The endpoint requests go to.
@@ -310,16 +262,6 @@ impl fmt::Debug for OtlpExporter {
 impl Drop for OtlpExporter {
     fn drop(&mut self) {
         let _ = self.close();
-    }
-}
-
-/// Marks the thread ended, even when it unwinds, and wakes whoever waits on it.
-struct ExitGuard(Arc<Shared>);
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        lock(&self.0.ctl).running = false;
-        self.0.done.notify_all();
     }
 }
 
@@ -402,10 +344,7 @@ impl Worker {
         let shared = Arc::clone(&self.shared);
         let _exit = ExitGuard(Arc::clone(&shared));
         loop {
-            let (stop, requested) = {
-                let c = lock(&shared.ctl);
-                (c.stop, c.flush_requested)
-            };
+            let (stop, requested) = shared.requests();
             if requested > self.seen_ticket {
                 self.marks.push_back(Mark {
                     first: self.seen_ticket + 1,
@@ -447,11 +386,7 @@ impl Worker {
             let wait = self
                 .next_deadline(now, waiting)
                 .saturating_duration_since(Instant::now());
-            let seen = self.seen_ticket;
-            let c = lock(&shared.ctl);
-            let _ = shared
-                .wake
-                .wait_timeout_while(c, wait, |c| !c.stop && c.flush_requested == seen);
+            shared.sleep(wait, self.seen_ticket);
         }
         self.finish();
     }
@@ -618,25 +553,24 @@ impl Worker {
         };
         // The caller reads the stats next: make them current first.
         self.publish();
-        let mut c = lock(&self.shared.ctl);
-        c.flush_done = last.last;
-        for m in &completed {
-            let dropped = self.stats.dropped - m.dropped_before;
-            if dropped > 0 {
-                let why = self.stats.last_error.clone().unwrap_or_default();
-                c.dropped.push_back((m.first, m.last, dropped, why));
-                if c.dropped.len() > RESULTS_KEPT {
-                    c.dropped.pop_front();
+        let stats = &self.stats;
+        self.shared.complete_flush(last.last, |o| {
+            for m in &completed {
+                let dropped = stats.dropped - m.dropped_before;
+                if dropped > 0 {
+                    let why = stats.last_error.clone().unwrap_or_default();
+                    o.dropped.push_back((m.first, m.last, dropped, why));
+                    if o.dropped.len() > RESULTS_KEPT {
+                        o.dropped.pop_front();
+                    }
                 }
             }
-        }
-        drop(c);
-        self.shared.done.notify_all();
+        });
     }
 
     fn publish(&mut self) {
         self.stats.pending = self.pending.len() as u64;
-        *lock(&self.shared.stats) = self.stats.clone();
+        self.shared.publish(&self.stats);
         if self.fault != self.fault_shown {
             match &self.fault {
                 Some(reason) => self.rec.set_fault(FAULT_COMPONENT, reason.clone()),
@@ -670,6 +604,6 @@ impl Worker {
         }
         self.settle();
         self.publish();
-        lock(&self.shared.ctl).close_error = close_error;
+        self.shared.update(|o| o.close_error = close_error);
     }
 }
