@@ -1,6 +1,6 @@
 //! The `metrics` facade: `counter!`, `gauge!` and `histogram!` land in the recorder's
 //! named counters, gauges and histograms (labels flattened into the name), appear in
-//! stats and exports, convert `f64` histogram values as documented, and allocate
+//! stats, exports and Prometheus output, convert `f64` histogram values as documented, and allocate
 //! nothing after a key's first use.
 
 #![cfg(feature = "metrics")]
@@ -124,4 +124,28 @@ fn install_sets_the_global_recorder_once() {
     assert!(install(recorder()).is_err(), "a second install fails");
     metrics::counter!("global_total").increment(4);
     assert_eq!(rec.counter_value("global_total"), Some(4));
+}
+
+#[cfg(feature = "prometheus")]
+#[test]
+fn facade_metrics_reach_prometheus_output() {
+    use flightring::integrations::prometheus::{render, Format};
+    let rec = recorder();
+    metrics::with_local_recorder(&FlightringMetrics::new(rec.clone()), || {
+        metrics::counter!("rpc_calls", "endpoint" => "getBlock").increment(3);
+        metrics::gauge!("mempool_size").set(1500.0);
+        metrics::describe_histogram!("rpc_seconds", metrics::Unit::Seconds, "RPC latency");
+        metrics::histogram!("rpc_seconds").record(0.002);
+        metrics::histogram!("block_bytes").record(1024.0);
+    });
+    let text = render(&rec, Format::Text);
+    for want in [
+        r#"flightring_named_total{name="rpc_calls{endpoint=getBlock}"} 3"#,
+        r#"flightring_named_value{name="mempool_size"} 1500.0"#,
+        r#"flightring_duration_seconds_bucket{le="0.0025",name="rpc_seconds"} 1"#,
+        r#"flightring_duration_seconds_count{name="rpc_seconds"} 1"#,
+        r#"flightring_value_bucket{le="2000.0",name="block_bytes"} 1"#,
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
 }
