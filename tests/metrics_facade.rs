@@ -1,7 +1,7 @@
 //! The `metrics` facade: `counter!`, `gauge!` and `histogram!` land in the recorder's
 //! named counters, gauges and histograms (labels flattened into the name), appear in
-//! stats, exports and Prometheus output, convert `f64` histogram values as documented, and allocate
-//! nothing after a key's first use.
+//! stats, exports and Prometheus output, convert `f64` histogram values as documented,
+//! and allocate nothing after a key's first use.
 
 #![cfg(feature = "metrics")]
 
