@@ -117,7 +117,7 @@ fn recorder(capacity: usize, shards: usize) -> Recorder {
 }
 
 fn label(n: usize) -> String {
-    if n >= 1 << 20 && n % (1 << 20) == 0 {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
         format!("{}m", n >> 20)
     } else {
         format!("{}k", n >> 10)

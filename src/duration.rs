@@ -96,7 +96,7 @@ pub(crate) mod serde_human {
 /// Formats a duration the way [`parse_duration`] reads it (`"1h30m"`, `"250ms"`).
 pub fn format_duration(d: Duration) -> String {
     if d.subsec_nanos() != 0 {
-        return if d.subsec_nanos() % 1_000_000 == 0 && d.as_secs() < 1_000 {
+        return if d.subsec_nanos().is_multiple_of(1_000_000) && d.as_secs() < 1_000 {
             format!("{}ms", d.as_millis())
         } else {
             format!("{}ns", d.as_nanos())

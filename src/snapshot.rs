@@ -259,7 +259,7 @@ fn merge_runs(
             merge_two(a, b, scratch);
             next.push(scratch.len());
         }
-        if bounds.len() % 2 == 0 {
+        if bounds.len().is_multiple_of(2) {
             // An odd number of runs: the last one has no partner this pass.
             scratch.extend_from_slice(&order[bounds[bounds.len() - 2]..]);
             next.push(scratch.len());

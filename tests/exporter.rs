@@ -423,7 +423,7 @@ fn the_snapshot_file_is_replaced_atomically() {
                             .field("i", i),
                     );
                     i += 1;
-                    if i % 200 == 0 {
+                    if i.is_multiple_of(200) {
                         std::thread::sleep(Duration::from_millis(1));
                     }
                 }

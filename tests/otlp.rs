@@ -356,7 +356,7 @@ fn every_event_arrives_once_with_its_severity_and_attributes() {
         assert_eq!(a("i"), Some(Av::IntValue(i as i64)));
         assert_eq!(a("neg"), Some(Av::IntValue(-(i as i64))));
         assert_eq!(a("ratio"), Some(Av::DoubleValue(i as f64 / 4.0)));
-        assert_eq!(a("even"), Some(Av::BoolValue(i % 2 == 0)));
+        assert_eq!(a("even"), Some(Av::BoolValue(i.is_multiple_of(2))));
         assert_eq!(a("label"), Some(Av::StringValue("x".into())));
     }
     let st = otlp.stats();

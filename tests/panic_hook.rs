@@ -78,7 +78,7 @@ fn writers(
                     count.fetch_add(1, Ordering::Relaxed);
                     // Paced, so the ring (65 536 events) holds the panicking thread's
                     // last event for a good second after the panic.
-                    if k % 64 == 0 {
+                    if k.is_multiple_of(64) {
                         thread::sleep(Duration::from_millis(1));
                     }
                 }

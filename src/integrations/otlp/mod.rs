@@ -122,7 +122,7 @@
 //! - Plain `http` only: no TLS in this crate. Run a collector (or agent) on the host or
 //!   beside it, which is OpenTelemetry's usual deployment, and let it forward over TLS.
 //! - No dependency beyond the core's: the protobuf is written by hand and the HTTP/1.1
-//!   client is `std::net`, so the feature builds on the crate's `rust-version` (1.82).
+//!   client is built on `std::net`.
 //!   Requests are not compressed.
 
 mod client;
