@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release --example bench            # ~1 minute
 //! cargo run --release --example bench -- --quick # everything ~10x smaller (CI smoke)
+//! cargo run --release --example bench -- record tail # only these groups (memory,
+//!                                          # record, early_return, observe, read, tail)
 //! ```
 //!
 //! Fields, where they apply: `scenario`, `threads`, `ns_per_event`, `events_per_s`,
@@ -579,14 +581,49 @@ fn memory() {
 }
 
 fn main() {
-    let quick = std::env::args().skip(1).any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // Group names to run (all when none is given).
+    let only: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| *a != "--quick")
+        .collect();
+    const GROUPS: [&str; 6] = [
+        "memory",
+        "record",
+        "early_return",
+        "observe",
+        "read",
+        "tail",
+    ];
+    if let Some(bad) = only.iter().find(|a| !GROUPS.contains(a)) {
+        eprintln!(
+            "bench: unknown group {bad:?}; groups: {}",
+            GROUPS.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let wanted = |g: &str| only.is_empty() || only.contains(&g);
     let p = Plan::new(quick);
     let t0 = Instant::now();
-    memory();
-    record(&p);
-    early_return(&p);
-    observe(&p);
-    read_and_export(&p);
-    tails(&p);
+    if wanted("memory") {
+        memory();
+    }
+    if wanted("record") {
+        record(&p);
+    }
+    if wanted("early_return") {
+        early_return(&p);
+    }
+    if wanted("observe") {
+        observe(&p);
+    }
+    if wanted("read") {
+        read_and_export(&p);
+    }
+    if wanted("tail") {
+        tails(&p);
+    }
     eprintln!("bench: done in {:.1} s", t0.elapsed().as_secs_f64());
 }

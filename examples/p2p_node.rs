@@ -539,12 +539,13 @@ fn main() {
             Err(e) => format!("; exporter: {e}"),
         }
     );
-    if let Some(server) = server {
+    // `_server` (bound, not `_`, so it lives to the end of the block) shuts the endpoint
+    // down as it goes out of scope.
+    if let Some(_server) = server {
         if args.linger > 0 {
             println!("serving for {} s more; Ctrl-C to stop", args.linger);
             std::thread::sleep(Duration::from_secs(args.linger));
         }
-        drop(server);
     }
     rec.close();
 }

@@ -151,6 +151,7 @@ impl AtomicHistogram {
     /// values within one internal bucket (1/64 of a power of two) of a bound. Returns
     /// the total count and the sum of the values, estimated from the same midpoints
     /// (exact below 128, within 1/128 of each value above).
+    #[cfg(any(test, feature = "prometheus"))]
     pub(crate) fn bucket_counts(&self, bounds: &[u64], counts: &mut Vec<u64>) -> (u64, f64) {
         counts.clear();
         counts.resize(bounds.len() + 1, 0);
