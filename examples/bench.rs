@@ -139,6 +139,39 @@ fn throughput_line(threads: usize, ours: f64, base: Option<f64>) -> Vec<(&'stati
     ]
 }
 
+/// How well this machine runs two threads at once right now: the aggregate rate of two
+/// threads doing private arithmetic (no shared memory at all) over one thread's rate.
+/// Eight independent xorshift lanes keep a core's ALUs busy, so the figure is about 2
+/// on two free cores and near 1 when the host gives both vCPUs one physical core (SMT
+/// siblings, or time-shared): then no two-thread figure of the run means much.
+fn host_parallelism(p: &Plan) -> f64 {
+    let job = |_| {
+        |n: u64| {
+            let mut x: [u64; 8] = black_box(std::array::from_fn(|i| 0x9e37_79b9 + i as u64));
+            for _ in 0..n * 8 {
+                for v in &mut x {
+                    *v ^= *v << 13;
+                    *v ^= *v >> 7;
+                    *v ^= *v << 17;
+                }
+            }
+            black_box(x);
+        }
+    };
+    let iters = p.record;
+    let one = per_event_pool(p.reps, &Pool::new(1, job), 1, iters);
+    let two = per_event_pool(p.reps, &Pool::new(2, job), 2, iters);
+    let scaling = one / two;
+    emit(
+        "host_parallelism",
+        vec![
+            ("threads", json!(2)),
+            ("scaling_vs_1_thread", round(scaling, 2)),
+        ],
+    );
+    scaling
+}
+
 fn record(p: &Plan) {
     // One thread.
     let rec = recorder(65_536, 2);
@@ -180,6 +213,7 @@ fn record(p: &Plan) {
     drop(base);
 
     // Two threads: the baseline once (one mutex, whatever the shards).
+    let host = host_parallelism(p);
     let base = Arc::new(Baseline::new(65_536));
     let bpool = Pool::new(2, |_| {
         let b = Arc::clone(&base);
@@ -211,6 +245,7 @@ fn record(p: &Plan) {
             let one = if cached { kind1 } else { str1 };
             let mut line = throughput_line(2, ours, Some(base2));
             line.push(("scaling_vs_1_thread", round(one / ours, 2)));
+            line.push(("host_parallelism", round(host, 2)));
             let scenario = format!(
                 "record_2t_{name}{}",
                 if cached { "_cached_kind" } else { "" }
@@ -529,6 +564,8 @@ fn tails(p: &Plan) {
     };
     let (total, every) = (p.tail_total, p.tail_every);
     let base_total = total / 4;
+    // The reader runs on the other vCPU: how parallel the two are decides the figure.
+    let host = host_parallelism(p);
     let mut no_reader_p999 = f64::NAN;
     let mut base_no_reader_p999 = f64::NAN;
     for reader in [false, true] {
@@ -550,6 +587,7 @@ fn tails(p: &Plan) {
         ];
         if reader {
             line.push(("reader_rounds", json!(rounds)));
+            line.push(("host_parallelism", round(host, 2)));
             line.push(("p999_vs_no_reader", round(t.p999 / no_reader_p999, 2)));
             line.push((
                 "baseline_p999_vs_no_reader",

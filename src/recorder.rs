@@ -50,9 +50,23 @@ const GATE_DISABLED: u8 = 5;
 /// Gate value after `close()`.
 const GATE_CLOSED: u8 = 6;
 
-/// A thread's shard moves on every `2^EPOCH_SHIFT` raw clock ticks (about 22 µs at
-/// 3 GHz); see `Inner::shard_at`.
-const EPOCH_SHIFT: u32 = 16;
+/// Bounds of a thread's stay on one shard, `2^shift` raw clock ticks (TSC ticks: about
+/// 22 µs and 22 ms at 3 GHz); see [`epoch_shift`].
+const MIN_EPOCH_SHIFT: u32 = 16;
+const MAX_EPOCH_SHIFT: u32 = 26;
+
+/// How long a thread stays on one shard (see `Inner::shard_for_write`), as a power of
+/// two of raw clock ticks: `slots * 32` ticks, within the bounds above. At full speed
+/// (~40 ns an event) and a 3 GHz TSC, a thread fills about a quarter of a shard in that
+/// time, so one busy thread still spreads over every shard in small enough pieces that
+/// its retained history has no gaps. Longer is better otherwise: every move hands the
+/// shard's cache lines (its head, its counters, the slots about to be overwritten) to
+/// another core. With 2^16 ticks for every size, two threads on their own shards ran at
+/// 0.95× one thread whenever this VM's two vCPUs sat on different dies (1.8× otherwise);
+/// with this, at 2.0× in both cases (`bench record`, host_parallelism 2.0 both ways).
+fn epoch_shift(slots_per_shard: usize) -> u32 {
+    (slots_per_shard.max(1).ilog2() + 5).clamp(MIN_EPOCH_SHIFT, MAX_EPOCH_SHIFT)
+}
 
 static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
 
@@ -100,6 +114,9 @@ pub(crate) struct Inner {
     pub(crate) ring: Ring,
     /// Shard count minus one, when the count is a power of two.
     shard_mask: Option<usize>,
+    /// A thread moves to its next shard every `2^epoch_shift` raw ticks; see
+    /// [`epoch_shift`].
+    epoch_shift: u32,
     /// Per-shard counters, one per ring shard.
     pub(crate) counters: Box<[ShardCounters]>,
     pub(crate) kinds: Interner,
@@ -231,6 +248,7 @@ impl Recorder {
             ))),
             settings: Mutex::new((config.min_severity, config.enabled)),
             closed: AtomicBool::new(false),
+            epoch_shift: epoch_shift(per_shard.next_power_of_two()),
             ring: Ring::new(config.shards, per_shard, words_per_slot),
             shard_mask: config.shards.is_power_of_two().then(|| config.shards - 1),
             counters: (0..config.shards)
@@ -786,8 +804,8 @@ impl Inner {
     }
 
     /// The shard the calling thread writes to: its thread number plus the time epoch
-    /// (`raw >> EPOCH_SHIFT`, about 22 µs of TSC ticks) of its previous event, modulo
-    /// the shard count. Threads with different numbers (modulo the count) are on
+    /// (`raw >> epoch_shift`; see [`epoch_shift`]) of its previous event, modulo the
+    /// shard count. Threads with different numbers (modulo the count) are on
     /// different shards at any moment, as with a fixed shard per thread, yet a thread
     /// moves over every shard in turn, so one busy thread is not confined to
     /// `capacity / shards`. Using the previous event's time (kept in the thread-local)
@@ -795,7 +813,7 @@ impl Inner {
     #[inline]
     fn shard_for_write(&self) -> usize {
         let (no, last) = thread_state();
-        let n = no.wrapping_add((last >> EPOCH_SHIFT) as usize);
+        let n = no.wrapping_add((last >> self.epoch_shift) as usize);
         match self.shard_mask {
             Some(m) => n & m,
             None => n % self.config.shards,
@@ -941,5 +959,20 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.sweeper.stop_and_join();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_stays_on_a_shard_for_32_ticks_a_slot_within_bounds() {
+        assert_eq!(epoch_shift(1), MIN_EPOCH_SHIFT);
+        assert_eq!(epoch_shift(1 << 10), MIN_EPOCH_SHIFT);
+        assert_eq!(epoch_shift(1 << 11), 16);
+        assert_eq!(epoch_shift(1 << 15), 20);
+        assert_eq!(epoch_shift(1 << 21), MAX_EPOCH_SHIFT);
+        assert_eq!(epoch_shift(1 << 30), MAX_EPOCH_SHIFT);
     }
 }
