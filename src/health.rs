@@ -289,15 +289,7 @@ impl Inner {
             let first = w[0];
             (first.totals, now.duration_since(first.at).as_secs_f64())
         };
-        let h = evaluate(
-            &totals,
-            &then,
-            secs,
-            &self.config.health,
-            self.config.capacity as u64,
-            self.closed.load(Ordering::Acquire),
-            Timestamp::now(),
-        );
+        let h = self.evaluate_against(&totals, &then, secs);
         self.published.store(Arc::new(h));
         self.last_sample.store(
             now.duration_since(self.started).as_nanos() as u64,
@@ -316,9 +308,14 @@ impl Inner {
     pub(crate) fn evaluate_now(&self) -> Health {
         let totals = self.totals();
         let (then, secs) = self.window_start();
+        self.evaluate_against(&totals, &then, secs)
+    }
+
+    /// The verdict for `totals` now, against the window start `then`, `secs` ago.
+    fn evaluate_against(&self, totals: &Totals, then: &Totals, secs: f64) -> Health {
         evaluate(
-            &totals,
-            &then,
+            totals,
+            then,
             secs,
             &self.config.health,
             self.config.capacity as u64,

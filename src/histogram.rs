@@ -124,17 +124,8 @@ impl AtomicHistogram {
         let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, self.highest.max(2), 2)
             .expect("bounds are valid: 1 < highest");
         let (mut min, mut max, mut oor) = (u64::MAX, 0, 0);
-        let n = self.shards[0].buckets.len();
-        for i in 0..n {
-            let c: u64 = self
-                .shards
-                .iter()
-                .map(|s| s.buckets[i].load(Ordering::Relaxed))
-                .sum();
-            if c > 0 {
-                let (lo, width) = bucket_range(i);
-                let _ = h.record_n((lo + width / 2).min(self.highest), c);
-            }
+        for (mid, c) in self.merged_buckets() {
+            let _ = h.record_n(mid, c);
         }
         for s in self.shards.iter() {
             min = min.min(s.min.load(Ordering::Relaxed));
@@ -156,21 +147,29 @@ impl AtomicHistogram {
         counts.clear();
         counts.resize(bounds.len() + 1, 0);
         let (mut total, mut sum) = (0u64, 0f64);
-        for i in 0..self.shards[0].buckets.len() {
+        for (mid, c) in self.merged_buckets() {
+            counts[bounds.partition_point(|&b| b < mid)] += c;
+            total += c;
+            sum += c as f64 * mid as f64;
+        }
+        (total, sum)
+    }
+
+    /// The non-empty internal buckets summed over the shards, as (midpoint, count): the
+    /// midpoint (capped at the highest trackable value) stands for every value counted
+    /// in the bucket.
+    fn merged_buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        (0..self.shards[0].buckets.len()).filter_map(move |i| {
             let c: u64 = self
                 .shards
                 .iter()
                 .map(|s| s.buckets[i].load(Ordering::Relaxed))
                 .sum();
-            if c > 0 {
+            (c > 0).then(|| {
                 let (lo, width) = bucket_range(i);
-                let mid = (lo + width / 2).min(self.highest);
-                counts[bounds.partition_point(|&b| b < mid)] += c;
-                total += c;
-                sum += c as f64 * mid as f64;
-            }
-        }
-        (total, sum)
+                ((lo + width / 2).min(self.highest), c)
+            })
+        })
     }
 
     /// A summary of what was recorded.
