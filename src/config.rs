@@ -140,6 +140,7 @@ pub(crate) mod serde_secs {
 /// assert_eq!(rec.capacity(), 65_536);
 /// # Ok::<(), flightring::ConfigError>(())
 /// ```
+#[must_use = "builders do nothing unless used"]
 #[derive(Debug, Clone)]
 pub struct Builder {
     capacity: usize,

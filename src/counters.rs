@@ -42,13 +42,22 @@ impl NamedValues {
     /// The value cell for `name`, interning it; `None` (counted) when full.
     #[inline]
     pub(crate) fn cell(&self, name: &str) -> Option<&AtomicU64> {
-        match self.names.lookup(name).or_else(|| self.names.intern(name)) {
-            Some(id) => Some(&self.values[usize::from(id)]),
-            None => {
-                self.refused.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+        self.id(name).map(|id| self.by_id(id))
+    }
+
+    /// The id of `name`, interning it; `None` (counted) when full.
+    pub(crate) fn id(&self, name: &str) -> Option<u16> {
+        let id = self.names.lookup(name).or_else(|| self.names.intern(name));
+        if id.is_none() {
+            self.refused.fetch_add(1, Ordering::Relaxed);
         }
+        id
+    }
+
+    /// The cell of an id from [`NamedValues::id`].
+    #[inline]
+    pub(crate) fn by_id(&self, id: u16) -> &AtomicU64 {
+        &self.values[usize::from(id)]
     }
 
     /// The cell for `name` if it exists.
@@ -78,10 +87,15 @@ pub(crate) fn add_f64(cell: &AtomicU64, d: f64) {
     });
 }
 
-/// A cached counter handle from [`Recorder::counter`](crate::Recorder::counter).
+/// A cached counter handle from [`Recorder::counter`](crate::Recorder::counter): adding
+/// through it is one `fetch_add`, with no name lookup. When the counter table was full
+/// as the handle was made, the handle counts nothing and every `add` is counted in
+/// [`Stats::counters_refused`](crate::Stats::counters_refused).
 #[derive(Clone)]
 pub struct Counter {
     pub(crate) rec: crate::Recorder,
+    /// The counter's id in the named-counter table; `None` when the table was full.
+    pub(crate) id: Option<u16>,
     pub(crate) name: std::sync::Arc<str>,
 }
 
@@ -95,8 +109,14 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: u64) {
-        if let Some(c) = self.rec.inner.counters_named.get(&self.name) {
-            c.fetch_add(n, Ordering::Relaxed);
+        let table = &self.rec.inner.counters_named;
+        match self.id {
+            Some(id) => {
+                table.by_id(id).fetch_add(n, Ordering::Relaxed);
+            }
+            None => {
+                table.refused.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -108,10 +128,12 @@ impl Counter {
 
     /// The current value.
     pub fn value(&self) -> u64 {
-        self.rec
-            .inner
-            .counters_named
-            .get(&self.name)
-            .map_or(0, |c| c.load(Ordering::Relaxed))
+        self.id.map_or(0, |id| {
+            self.rec
+                .inner
+                .counters_named
+                .by_id(id)
+                .load(Ordering::Relaxed)
+        })
     }
 }

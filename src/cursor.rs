@@ -64,12 +64,14 @@ pub struct Batch {
 
 impl Recorder {
     /// A cursor that returns the events recorded from now on.
+    #[must_use]
     pub fn cursor(&self) -> Cursor {
         let next = self.inner.ring.shards.iter().map(|s| s.head()).collect();
         Cursor::new(self, next)
     }
 
     /// A cursor that returns every retained event first, then the new ones.
+    #[must_use]
     pub fn cursor_from_oldest(&self) -> Cursor {
         let next = self
             .inner
@@ -95,6 +97,7 @@ impl Cursor {
     }
 
     /// Reads up to about `max` new events (at least one per shard with news).
+    #[must_use]
     pub fn poll(&mut self, max: usize) -> Batch {
         let mut events = Vec::new();
         let lost = self.poll_into(&mut events, max);

@@ -89,6 +89,16 @@ impl KindRef<'_> {
 ///     .field("size", 1024u64);
 /// assert_eq!(ev.fields().count(), 2);
 /// ```
+///
+/// The builder methods take the event by value: a call whose result is dropped is
+/// a mistake the compiler reports (`unused_must_use`):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let ev = flightring::Event::new("k", flightring::Severity::Info);
+/// ev.peer("p"); // the peer is lost: warned, and an error here
+/// ```
+#[must_use = "builders do nothing unless used"]
 #[derive(Clone, Copy)]
 pub struct Event<'a> {
     pub(crate) kind: KindRef<'a>,

@@ -40,10 +40,12 @@
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
-//! the modules' source and in `DESIGN.md`; the README documents the export schema.
+//! the modules' source and in the repository's `ARCHITECTURE.md`; the README documents
+//! the export schema.
 
 #![deny(unsafe_op_in_unsafe_fn)]
-#![warn(missing_docs, missing_debug_implementations)]
+#![deny(missing_docs)]
+#![warn(missing_debug_implementations)]
 
 mod clock;
 mod codec;

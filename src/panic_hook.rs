@@ -110,6 +110,7 @@ pub fn install_panic_hook(rec: &Recorder, path: impl Into<PathBuf>) -> io::Resul
 ///     .install(&rec)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+#[must_use = "builders do nothing unless used"]
 #[derive(Debug, Clone)]
 pub struct PanicHook {
     path: PathBuf,

@@ -27,6 +27,7 @@ use crate::snapshot::decode_record;
 /// assert_eq!(hits.len(), 1);
 /// assert_eq!(hits[0].peer.as_deref(), Some("p1"));
 /// ```
+#[must_use = "builders do nothing unless used"]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
     pub(crate) limit: Option<usize>,

@@ -316,6 +316,7 @@ impl Recorder {
 
     /// A cached handle for kind `name`: events built with [`Event::with_kind`] skip the
     /// kind lookup.
+    #[must_use]
     pub fn kind(&self, name: &str) -> Kind {
         self.inner.kinds.handle(name)
     }
@@ -432,6 +433,7 @@ impl Recorder {
 
     /// A cached handle for the histogram `name`, skipping the name lookup per
     /// observation. `None` when the histogram table is full.
+    #[must_use]
     pub fn histogram(&self, name: &str) -> Option<Histogram> {
         let inner = &*self.inner;
         let id = inner.hist_names.intern(name)?;
@@ -443,6 +445,7 @@ impl Recorder {
     }
 
     /// The summary of histogram `name`, if it exists.
+    #[must_use]
     pub fn histogram_summary(&self, name: &str) -> Option<HistogramSummary> {
         let inner = &*self.inner;
         let id = inner.hist_names.lookup(name)?;
@@ -453,6 +456,7 @@ impl Recorder {
 
     /// The full distribution of histogram `name` as an [`hdrhistogram::Histogram`]
     /// (2 significant digits), if it exists.
+    #[must_use]
     pub fn histogram_hdr(&self, name: &str) -> Option<hdrhistogram::Histogram<u64>> {
         let inner = &*self.inner;
         let id = inner.hist_names.lookup(name)?;
@@ -470,10 +474,11 @@ impl Recorder {
     }
 
     /// A cached handle for the named counter `name`.
+    #[must_use]
     pub fn counter(&self, name: &str) -> Counter {
-        let _ = self.inner.counters_named.cell(name);
         Counter {
             rec: self.clone(),
+            id: self.inner.counters_named.id(name),
             name: Arc::from(name),
         }
     }
@@ -536,6 +541,7 @@ impl Recorder {
     /// with the stats and health at that moment. Never blocks writers: each slot is
     /// copied and validated on its own; an event being written at that instant is
     /// skipped. Decoding to [`EventRecord`]s happens when the snapshot is read.
+    #[must_use]
     pub fn snapshot(&self) -> Snapshot {
         snapshot::take(self)
     }
@@ -549,11 +555,13 @@ impl Recorder {
 
     /// Events matching `q`, newest first. Scans the ring in place, newest first, and
     /// decodes only the events it returns.
+    #[must_use]
     pub fn query(&self, q: &Query) -> Vec<EventRecord> {
         crate::query::run(&self.inner, q)
     }
 
     /// The stats now. Sums the counters (cost grows with shards × kinds, not capacity).
+    #[must_use]
     pub fn stats(&self) -> Stats {
         self.inner.stats()
     }
@@ -562,6 +570,7 @@ impl Recorder {
     /// interval old) and checks the sampler is alive: no event is copied, and the cost
     /// does not depend on the capacity. After `close()` the verdict is computed on the
     /// spot (and is Unhealthy). [`Recorder::sweep_now`] re-evaluates immediately.
+    #[must_use]
     pub fn health(&self) -> Health {
         let inner = &*self.inner;
         if inner.closed.load(Ordering::Acquire) {
@@ -925,6 +934,11 @@ impl Inner {
     pub(crate) fn expiry_cutoff_raw(&self) -> u64 {
         self.cal
             .to_raw(Timestamp::now().saturating_sub(self.config.retention))
+    }
+
+    /// Observations refused because the histogram table was full.
+    pub(crate) fn histograms_refused(&self) -> u64 {
+        self.histograms_refused.load(Ordering::Relaxed)
     }
 
     /// Payload bytes per slot.

@@ -195,6 +195,16 @@ pub struct Stats {
     /// Named gauges (`Recorder::set_gauge`).
     #[serde(default)]
     pub gauges: BTreeMap<String, f64>,
+    /// Observations refused because the histogram table (`max_histograms` names) was
+    /// full: histograms and message-size histograms.
+    #[serde(default)]
+    pub histograms_refused: u64,
+    /// Counter updates refused because the named-counter table was full.
+    #[serde(default)]
+    pub counters_refused: u64,
+    /// Gauge updates refused because the named-gauge table was full.
+    #[serde(default)]
+    pub gauges_refused: u64,
 }
 
 /// Summing the counters into totals and [`Stats`] (the read side of this module).
@@ -331,6 +341,9 @@ impl Inner {
                 .entries()
                 .map(|(k, v)| (k.to_owned(), f64::from_bits(v)))
                 .collect(),
+            histograms_refused: self.histograms_refused(),
+            counters_refused: self.counters_named.refused.load(Ordering::Relaxed),
+            gauges_refused: self.gauges.refused.load(Ordering::Relaxed),
         }
     }
 }

@@ -265,3 +265,38 @@ fn named_counters_gauges_and_component_faults() {
     r.add("rpc.ok.mainnet", 1);
     assert_eq!(r.counter_value("rpc.ok.mainnet"), Some(7));
 }
+
+#[test]
+fn names_refused_by_full_tables_are_counted_in_stats_and_exports() {
+    // max_histograms(2): two histogram names, and 8 counter and 8 gauge names.
+    let r = Recorder::builder()
+        .capacity(64)
+        .max_histograms(2)
+        .build()
+        .unwrap();
+    for i in 0..5 {
+        r.observe(&format!("h{i}"), Duration::from_micros(10));
+    }
+    for i in 0..10 {
+        r.add(&format!("c{i}"), 1);
+        r.set_gauge(&format!("g{i}"), 1.0);
+    }
+    // A handle made once the table is full counts nothing and counts every refusal.
+    let late = r.counter("late");
+    late.add(5);
+    late.increment();
+    assert_eq!(late.value(), 0);
+    let s = r.stats();
+    assert_eq!(s.histograms.len(), 2);
+    assert_eq!(s.histograms_refused, 3);
+    assert_eq!(s.counters.len(), 8);
+    assert_eq!(
+        s.counters_refused,
+        2 + 1 + 2,
+        "c8, c9, the handle, its two adds"
+    );
+    assert_eq!(s.gauges_refused, 2);
+    let loaded = flightring::Snapshot::from_json(&r.export_json().unwrap()).unwrap();
+    assert_eq!(loaded.stats().histograms_refused, 3);
+    assert_eq!(loaded.stats().counters_refused, 5);
+}
