@@ -4,17 +4,15 @@ use std::io;
 use std::time::Duration;
 
 use crate::event::{FieldValue, Value};
-use crate::recorder::Recorder;
 
 use super::client::Endpoint;
-use super::exporter::OtlpExporter;
 
 /// The default endpoint: an OpenTelemetry collector's OTLP/HTTP logs receiver on this
 /// host.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318/v1/logs";
 
-/// Settings of an [`OtlpExporter`]. Build one with [`OtlpExporter::builder`], or fill
-/// the fields and pass it to [`OtlpExporter::start`].
+/// Settings of an [`OtlpExporter`](super::OtlpExporter). Build one with [`OtlpExporter::builder`](super::OtlpExporter::builder), or fill
+/// the fields and pass it to [`OtlpExporter::start`](super::OtlpExporter::start).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtlpConfig {
     /// Where to `POST` the logs: `http://host[:port]/path`. Plain `http` only. Default
@@ -43,7 +41,7 @@ pub struct OtlpConfig {
     /// Waits are drawn uniformly from the upper half of the backoff (`[b/2, b]`) so
     /// many exporters do not retry in step. Default true.
     pub jitter: bool,
-    /// How long [`OtlpExporter::flush`] waits, and how long [`OtlpExporter::close`]
+    /// How long [`OtlpExporter::flush`](super::OtlpExporter::flush) waits, and how long [`OtlpExporter::close`](super::OtlpExporter::close)
     /// keeps trying to send what was recorded before it. Default 5 s.
     pub shutdown_timeout: Duration,
 }
@@ -120,10 +118,10 @@ impl OtlpConfig {
     }
 }
 
-/// Builds an [`OtlpConfig`] and starts the exporter. From [`OtlpExporter::builder`].
+/// Builds an [`OtlpConfig`] and starts the exporter. From [`OtlpExporter::builder`](super::OtlpExporter::builder).
 #[derive(Debug, Clone, Default)]
 pub struct OtlpBuilder {
-    cfg: OtlpConfig,
+    pub(super) cfg: OtlpConfig,
 }
 
 impl OtlpBuilder {
@@ -193,19 +191,9 @@ impl OtlpBuilder {
     pub fn config(&self) -> &OtlpConfig {
         &self.cfg
     }
-
-    /// Starts exporting the events recorded from now on: [`OtlpExporter::start`].
-    pub fn start(self, rec: &Recorder) -> Result<OtlpExporter, OtlpError> {
-        OtlpExporter::start(rec, self.cfg)
-    }
-
-    /// Exports every event still retained first: [`OtlpExporter::start_from_oldest`].
-    pub fn start_from_oldest(self, rec: &Recorder) -> Result<OtlpExporter, OtlpError> {
-        OtlpExporter::start_from_oldest(rec, self.cfg)
-    }
 }
 
-/// Starting, flushing or closing an [`OtlpExporter`] failed.
+/// Starting, flushing or closing an [`OtlpExporter`](super::OtlpExporter) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum OtlpError {
@@ -220,7 +208,7 @@ pub enum OtlpError {
     /// The background thread could not be started.
     #[error("cannot start the otlp exporter thread: {0}")]
     Spawn(#[source] io::Error),
-    /// [`OtlpExporter::flush`] gave up waiting: events recorded before it are still
+    /// [`OtlpExporter::flush`](super::OtlpExporter::flush) gave up waiting: events recorded before it are still
     /// being retried (they are not dropped).
     #[error("otlp flush timed out after {waited:?} with {pending} events unsent{}",
         last_error.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
@@ -234,7 +222,7 @@ pub enum OtlpError {
     },
     /// Events were given up on: refused by the collector for good (a status other than
     /// 2xx, 429, 502, 503, 504, or a partial success), or still unsent when
-    /// [`OtlpExporter::close`]'s time ran out. Counted in [`OtlpStats::dropped`](super::OtlpStats::dropped).
+    /// [`OtlpExporter::close`](super::OtlpExporter::close)'s time ran out. Counted in [`OtlpStats::dropped`](super::OtlpStats::dropped).
     #[error("otlp exporter dropped {events} events: {reason}")]
     Dropped {
         /// How many (since the flush began, or at close: unsent ones).

@@ -607,3 +607,16 @@ impl Worker {
         self.shared.update(|o| o.close_error = close_error);
     }
 }
+/// Starting an exporter from its builder (here, so the builder's module need not name
+/// the exporter).
+impl OtlpBuilder {
+    /// Starts exporting the events recorded from now on: [`OtlpExporter::start`].
+    pub fn start(self, rec: &Recorder) -> Result<OtlpExporter, OtlpError> {
+        OtlpExporter::start(rec, self.cfg)
+    }
+
+    /// Exports every event still retained first: [`OtlpExporter::start_from_oldest`].
+    pub fn start_from_oldest(self, rec: &Recorder) -> Result<OtlpExporter, OtlpError> {
+        OtlpExporter::start_from_oldest(rec, self.cfg)
+    }
+}
