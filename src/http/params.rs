@@ -1,13 +1,33 @@
 //! Query parameters of the HTTP endpoints, parsed strictly: an unknown, repeated or
-//! malformed parameter is a 400 whose JSON body names it.
+//! malformed parameter is a 400 whose JSON body names it. Also the JSON answers
+//! themselves ([`json_response`]), which that error body and every endpoint use.
+//!
+//! A leaf of the `http` module: it names nothing else in it, so the router and the
+//! event stream can both build on it.
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::{parse_duration, Query, Severity, Timestamp};
+
+/// A JSON response with `status`.
+pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
 
 /// A request the server refuses, as the JSON body and status it answers with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,11 +71,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
-        let mut resp = super::routes::json_response(status, &self);
+        let mut resp = json_response(status, &self);
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
-                axum::http::header::WWW_AUTHENTICATE,
-                axum::http::HeaderValue::from_static("Bearer realm=\"flightring\""),
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"flightring\""),
             );
         }
         resp
@@ -161,9 +181,17 @@ impl Params {
     }
 }
 
-/// The filters `/events` and `/events/stream` share.
-pub(crate) const FILTERS: [&str; 6] =
-    ["min_severity", "kind", "peer", "since", "until", "contains"];
+/// The parameters `/events` and `/events/stream` take: the filters [`event_query`]
+/// reads, then `limit` (each endpoint bounds it its own way).
+pub(crate) const EVENT_PARAMS: [&str; 7] = [
+    "min_severity",
+    "kind",
+    "peer",
+    "since",
+    "until",
+    "contains",
+    "limit",
+];
 
 /// Builds a [`Query`] from the filter parameters (and `limit`, if given).
 pub(crate) fn event_query(p: &Params, limit: Option<usize>) -> Result<Query, ApiError> {
@@ -228,7 +256,7 @@ mod tests {
     fn values_are_checked() {
         let p = Params::parse(
             Some("limit=0&min_severity=loud&since=yesterday"),
-            &FILTERS_AND_LIMIT,
+            &EVENT_PARAMS,
         )
         .unwrap();
         assert_eq!(
@@ -246,21 +274,11 @@ mod tests {
         );
     }
 
-    const FILTERS_AND_LIMIT: [&str; 7] = [
-        "limit",
-        "min_severity",
-        "kind",
-        "peer",
-        "since",
-        "until",
-        "contains",
-    ];
-
     #[test]
     fn times_are_rfc3339_or_durations_ago() {
         let p = Params::parse(
             Some("since=5m&until=2026-11-22T08%3A00%3A00Z&kind=rpc%20call"),
-            &FILTERS_AND_LIMIT,
+            &EVENT_PARAMS,
         )
         .unwrap();
         let now: Timestamp = "2026-11-22T09:00:00Z".parse().unwrap();
@@ -273,11 +291,7 @@ mod tests {
             Some("2026-11-22T08:00:00Z".parse().unwrap())
         );
         assert_eq!(p.text("kind").unwrap(), Some("rpc call"));
-        let p = Params::parse(
-            Some("since=5m&until=2000-01-01T00:00:00Z"),
-            &FILTERS_AND_LIMIT,
-        )
-        .unwrap();
+        let p = Params::parse(Some("since=5m&until=2000-01-01T00:00:00Z"), &EVENT_PARAMS).unwrap();
         let e = event_query(&p, None).unwrap_err();
         assert_eq!(e.parameter.as_deref(), Some("until"), "until before since");
     }

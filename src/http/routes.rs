@@ -2,12 +2,10 @@
 //! the recorder the way any reader does (published health, counter sums, snapshots,
 //! cursors), so no request can make a writer wait.
 
-use std::convert::Infallible;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -18,20 +16,20 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use super::params::{event_query, ApiError, Params, FILTERS};
+use super::params::{event_query, json_response, ApiError, Params, EVENT_PARAMS};
 use super::{stream, HttpOptions};
 use crate::integrations::prometheus::{self, Format};
 use crate::{HealthStatus, Recorder, Snapshot};
 
 /// What every handler shares.
 #[derive(Clone)]
-pub(crate) struct AppState {
-    pub(crate) rec: Recorder,
-    pub(crate) opts: Arc<HttpOptions>,
+struct AppState {
+    rec: Recorder,
+    opts: Arc<HttpOptions>,
     /// Flips to `true` when the server shuts down; event streams end on it.
-    pub(crate) shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     /// Exports in progress (each holds a snapshot of the ring).
-    pub(crate) exports: Arc<Semaphore>,
+    exports: Arc<Semaphore>,
     /// The sender of `shutdown` when nothing else owns it (a mounted router).
     _keep: Option<Arc<watch::Sender<bool>>>,
 }
@@ -56,27 +54,11 @@ pub(crate) fn build(
         .route("/report", get(report))
         .route("/metrics", get(metrics))
         .route("/events", get(events))
-        .route("/events/stream", get(stream::events_stream))
+        .route("/events/stream", get(events_stream))
         .route("/export", get(export))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
-}
-
-/// A JSON response with `status`.
-pub(crate) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
@@ -211,9 +193,7 @@ struct EventsBody {
 }
 
 async fn events(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, ApiError> {
-    let mut allowed = FILTERS.to_vec();
-    allowed.push("limit");
-    let p = Params::parse(q.as_deref(), &allowed)?;
+    let p = Params::parse(q.as_deref(), &EVENT_PARAMS)?;
     let max = st.opts.max_events;
     let limit = p.count("limit", max)?.unwrap_or(100.min(max));
     let query = event_query(&p, Some(limit))?;
@@ -230,6 +210,15 @@ async fn events(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Res
             events,
         },
     ))
+}
+
+/// `/events/stream`: the stream is [`stream::events_stream`]'s; this hands it the
+/// recorder, the options and the shutdown signal.
+async fn events_stream(
+    State(st): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    stream::events_stream(&st.rec, &st.opts, st.shutdown.clone(), q.as_deref())
 }
 
 /// Export formats of `/export`.
@@ -288,9 +277,7 @@ async fn export(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Res
             let _ = io::Write::flush(&mut w);
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    }));
+    let body = stream::channel_body(rx);
     let disposition = format!(
         "attachment; filename=\"flightring-{}.{ext}\"",
         crate::Timestamp::now().to_string().replace(':', "")

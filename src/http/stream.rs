@@ -15,21 +15,25 @@
 //! So over a stream, events received + `total_lost` = events recorded since it
 //! started (less those filtered out). The stream ends with an `end` event when the
 //! recorder is closed or the server shuts down, or after `limit` events.
+//!
+//! This module knows the recorder, the options and the shutdown signal, not the
+//! router: [`events_stream`] takes them as arguments, and the router's handler hands
+//! them over from its state. [`channel_body`], the body fed through a channel, is
+//! shared with the streamed `/export`.
 
 use std::convert::Infallible;
 use std::io::Write as _;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-use super::params::{event_query, ApiError, Params, FILTERS};
-use super::routes::AppState;
-use crate::EventRecord;
+use super::params::{event_query, ApiError, Params, EVENT_PARAMS};
+use super::HttpOptions;
+use crate::{EventRecord, Recorder};
 
 /// How long an idle stream waits before sending a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -37,19 +41,29 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Events read from the cursor per poll.
 const POLL_BATCH: usize = 512;
 
-pub(crate) async fn events_stream(
-    State(st): State<AppState>,
-    RawQuery(q): RawQuery,
+/// A response body of the chunks sent down `rx`, ending when every sender has gone:
+/// what a task producing a body (an event stream, an export) hands the connection.
+pub(crate) fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
+    }))
+}
+
+/// Answers `GET /events/stream` with query string `raw_query`: checks the parameters,
+/// then spawns the task that follows `rec` (on the current Tokio runtime) and returns
+/// the response whose body it feeds. The stream ends when `shutdown` turns `true`.
+pub(crate) fn events_stream(
+    rec: &Recorder,
+    opts: &HttpOptions,
+    mut shutdown: watch::Receiver<bool>,
+    raw_query: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let mut allowed = FILTERS.to_vec();
-    allowed.push("limit");
-    let p = Params::parse(q.as_deref(), &allowed)?;
+    let p = Params::parse(raw_query, &EVENT_PARAMS)?;
     let limit = p.count("limit", usize::MAX)?;
     let query = event_query(&p, None)?;
-    let (tx, rx) = mpsc::channel::<Bytes>(st.opts.stream_buffer_frames.max(1));
-    let mut shutdown = st.shutdown.clone();
-    let poll_every = st.opts.stream_poll;
-    let rec = st.rec.clone();
+    let (tx, rx) = mpsc::channel::<Bytes>(opts.stream_buffer_frames.max(1));
+    let poll_every = opts.stream_poll;
+    let rec = rec.clone();
     // Created before the response goes out: a client that has the headers is
     // following from then on.
     let mut cursor = rec.cursor();
@@ -123,9 +137,7 @@ pub(crate) async fn events_stream(
             }
         }
     });
-    let body = Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    }));
+    let body = channel_body(rx);
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(
