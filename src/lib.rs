@@ -47,18 +47,25 @@
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations)]
 
-mod clock;
-mod codec;
-mod config;
-mod counters;
-mod cursor;
-mod duration;
-mod event;
-mod export;
+// The layers, each importing only from the ones above it (see ARCHITECTURE.md):
+// leaves, the data model, the hot path, the read side, the facade, the runtime, then
+// the optional parts.
+mod control;
+mod macros;
+mod sync;
+
+mod model;
+
+mod core;
+
+mod read;
+
+mod recorder;
+
+mod runtime;
+
 pub mod exporter;
 mod flight;
-mod health;
-mod histogram;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(any(
@@ -68,51 +75,35 @@ pub mod http;
     feature = "otlp"
 ))]
 pub mod integrations;
-mod kind;
-mod macros;
-mod panic_hook;
-mod peers;
-mod query;
-mod recorder;
-mod redact;
-mod retention;
-mod ring;
 mod settings;
-mod severity;
-mod slot;
-mod snapshot;
-mod stats;
-mod sync;
-mod worker;
 
-pub use clock::{ParseTimestampError, Timestamp};
-pub use codec::CodecError;
-pub use config::{Builder, Config, ConfigError, MAX_CAPACITY, SLOT_SIZES};
-pub use counters::Counter;
-pub use cursor::{Batch, Cursor};
-pub use duration::{format_duration, parse_duration, ParseDurationError};
-pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
-pub use export::{read_jsonl, ExportError, ImportError, CSV_HEADER, SCHEMA, SCHEMA_VERSION};
+pub use crate::core::codec::CodecError;
+pub use crate::core::histogram::HistogramSummary;
+pub use crate::core::redact::{Redacted, Redactor};
 pub use flight::{
     BlockReport, CacheReport, EndpointReport, ErrorReport, FlightEvent, FlightEventError,
     MethodReport, NetworkReport, PhaseGuard, PhaseOutcome, PhaseResult, PoolReport, RpcReport,
     FLIGHT_KINDS, KIND_BLOCK_END, KIND_BLOCK_GAP, KIND_BLOCK_SKIPPED, KIND_BLOCK_START,
     KIND_DECISION, KIND_ERROR_EVENT, KIND_PHASE_END, KIND_PHASE_START, KIND_RPC_CALL,
 };
-pub use health::{Health, HealthFigures, HealthStatus, HealthThresholds};
-pub use histogram::HistogramSummary;
-pub use kind::Kind;
-pub use panic_hook::{
+pub use model::{
+    format_duration, parse_duration, Builder, Config, ConfigError, Direction, Event, EventRecord,
+    FieldValue, HealthThresholds, Kind, Metadata, ParseDurationError, ParseSeverityError,
+    ParseTimestampError, RedactionConfig, Severity, Timestamp, Value, DEFAULT_DENY_KEYS,
+    MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
+};
+pub use read::cursor::Batch;
+pub use read::export::{read_jsonl, ExportError, ImportError, CSV_HEADER, SCHEMA, SCHEMA_VERSION};
+pub use read::health::{Health, HealthFigures, HealthStatus};
+pub use read::query::Query;
+pub use read::snapshot::Snapshot;
+pub use read::stats::{Rejected, Stats, WindowStats};
+pub use recorder::{Counter, Cursor, Histogram, Recorder};
+pub use runtime::panic_hook::{
     install_panic_hook, PanicDump, PanicHook, PanicLocation, PanicRecord, PANIC_SCHEMA,
     PANIC_SCHEMA_VERSION,
 };
-pub use query::Query;
-pub use recorder::{Histogram, Recorder};
-pub use redact::{Redacted, RedactionConfig, Redactor, DEFAULT_DENY_KEYS, REDACTED};
 pub use settings::{Settings, SettingsError, ENV_VARS};
-pub use severity::{ParseSeverityError, Severity};
-pub use snapshot::Snapshot;
-pub use stats::{Rejected, Stats, WindowStats};
 
 /// The README's examples, compiled and run as doctests so they cannot drift from the
 /// API.
@@ -124,8 +115,8 @@ pub struct ReadmeDoctests;
 /// part of the stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::ring::Shard;
-    pub use crate::slot::{Claimed, ReadAt};
+    pub use crate::core::ring::Shard;
+    pub use crate::core::slot::{Claimed, ReadAt};
 
     /// Encodes `ev` into `out` the way the record path does; returns (bytes used,
     /// truncated).
@@ -135,7 +126,7 @@ pub mod __private {
         raw_ts: u64,
         out: &mut [u8],
     ) -> (usize, bool) {
-        let e = crate::codec::encode(ev, kind_id, raw_ts, out);
+        let e = crate::core::codec::encode(ev, kind_id, raw_ts, out);
         (e.len, e.truncated)
     }
 
@@ -156,7 +147,7 @@ pub mod __private {
         ),
         crate::CodecError,
     > {
-        let d = crate::codec::decode(b)?;
+        let d = crate::core::codec::decode(b)?;
         Ok((
             d.header.kind_id,
             d.kind_inline,

@@ -11,13 +11,13 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use crate::config::{Builder, ConfigError};
-use crate::duration::parse_duration;
 use crate::exporter::ExporterConfig;
-use crate::health::HealthThresholds;
+use crate::model::config::{Builder, ConfigError};
+use crate::model::duration::parse_duration;
+use crate::model::severity::Severity;
+use crate::model::HealthThresholds;
+use crate::model::RedactionConfig;
 use crate::recorder::Recorder;
-use crate::redact::RedactionConfig;
-use crate::severity::Severity;
 
 /// Every environment variable [`Settings::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
@@ -614,7 +614,7 @@ struct Human(Duration);
 
 impl<'de> Deserialize<'de> for Human {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::duration::serde_human::deserialize(d).map(Human)
+        crate::model::duration::serde_human::deserialize(d).map(Human)
     }
 }
 

@@ -16,21 +16,21 @@ pub struct ExporterConfig {
     /// Write after this many events have gathered. Default 4096.
     pub batch_events: usize,
     /// Write at least this often when events are pending. Default 1 s.
-    #[serde(with = "crate::duration::serde_human")]
+    #[serde(with = "crate::model::duration::serde_human")]
     pub flush_interval: Duration,
     /// Rotate the file when it reaches this many bytes. Default 10 MiB.
     pub rotate_bytes: u64,
     /// Keep at most this many rotated files. Default 10.
     pub keep_files: usize,
     /// Delete rotated files older than this. Default 7 days.
-    #[serde(with = "crate::duration::serde_human")]
+    #[serde(with = "crate::model::duration::serde_human")]
     pub max_age: Duration,
     /// Compress rotated files with gzip. Default true.
     pub gzip: bool,
     /// Where to write the full JSON document periodically (atomically); none by default.
     pub snapshot_path: Option<PathBuf>,
     /// How often to write it. Default 60 s.
-    #[serde(with = "crate::duration::serde_human")]
+    #[serde(with = "crate::model::duration::serde_human")]
     pub snapshot_interval: Duration,
 }
 

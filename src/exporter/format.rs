@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::event::EventRecord;
-use crate::export::ImportError;
+use crate::model::event::EventRecord;
+use crate::model::Timestamp;
+use crate::read::export::ImportError;
 
 use super::rotate::Naming;
 

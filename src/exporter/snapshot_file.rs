@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::export::ExportError;
+use crate::read::export::ExportError;
 use crate::recorder::Recorder;
 
 use super::error::{ExporterError, Failure};

@@ -30,11 +30,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::cursor::Cursor;
-use crate::event::EventRecord;
+use crate::control::{self, ExitGuard, FlushWait};
+use crate::model::event::EventRecord;
+use crate::model::Timestamp;
+use crate::recorder::Cursor;
 use crate::recorder::Recorder;
-use crate::worker::{self, ExitGuard, FlushWait};
 
 use super::config::ExporterConfig;
 use super::error::{ExporterError, Failure};
@@ -97,9 +97,9 @@ pub struct Exporter {
     snapshot_path: Option<PathBuf>,
 }
 
-/// What the handle and the thread share (see [`crate::worker`]). Writers never touch
+/// What the handle and the thread share (see [`crate::control`]). Writers never touch
 /// it.
-type Shared = worker::Shared<Outcomes, ExporterStats>;
+type Shared = control::Shared<Outcomes, ExporterStats>;
 
 /// What the thread leaves for the handle beside the flags.
 #[derive(Debug, Default)]

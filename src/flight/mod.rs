@@ -94,12 +94,12 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::event::{Event, EventRecord, FieldValue, Metadata, Value};
-use crate::histogram::HistogramSummary;
+use crate::core::histogram::HistogramSummary;
+use crate::model::event::{Event, EventRecord, FieldValue, Metadata, Value};
+use crate::model::severity::Severity;
+use crate::model::Timestamp;
+use crate::read::stats::Stats;
 use crate::recorder::Recorder;
-use crate::severity::Severity;
-use crate::stats::Stats;
 
 // ------------------------------------------------------------------------ names
 

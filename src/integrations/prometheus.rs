@@ -82,9 +82,9 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
-use crate::histogram::AtomicHistogram;
-use crate::kind::Interner;
-use crate::recorder::Inner;
+use crate::core::histogram::AtomicHistogram;
+use crate::core::interner::Interner;
+use crate::read::Shared;
 use crate::{Recorder, Severity};
 
 /// Duration bucket bounds, in nanoseconds: 1 µs to 60 s.
@@ -324,7 +324,7 @@ fn histograms(
 
 impl Collector for FlightringCollector {
     fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let inner: &Inner = &self.rec.inner;
+        let inner: &Shared = &self.rec.inner;
         let t = inner.totals();
         let by_kind = inner.kind_severity_counts();
         {
@@ -399,19 +399,19 @@ impl Collector for FlightringCollector {
             &mut e,
             "flightring_capacity_events",
             "Events the ring can hold.",
-            inner.config.capacity as i64,
+            inner.core.config.capacity as i64,
         )?;
         gauge(
             &mut e,
             "flightring_active_peers",
             "Peers connected and not since disconnected.",
-            inner.peers.active() as i64,
+            inner.core.peers.active() as i64,
         )?;
         gauge(
             &mut e,
             "flightring_untracked_peers",
             "Peers not tracked because the peer table was full.",
-            inner.peers.untracked() as i64,
+            inner.core.peers.untracked() as i64,
         )?;
         let health = self.rec.health();
         gauge(
@@ -421,7 +421,7 @@ impl Collector for FlightringCollector {
             i64::from(health.status.as_gauge()),
         )?;
         {
-            let faults = inner.faults.lock().unwrap_or_else(|p| p.into_inner());
+            let faults = inner.faults();
             if !faults.is_empty() {
                 let mut m = e.encode_descriptor(
                     "flightring_component_fault",
@@ -462,21 +462,21 @@ impl Collector for FlightringCollector {
             &mut e,
             "flightring_memory_bytes",
             "Bytes the recorder holds: ring, counters, histograms, tables.",
-            inner.memory_bytes() as i64,
+            inner.core.memory_bytes() as i64,
         )?;
         gauge(
             &mut e,
             "flightring_uptime_seconds",
             "Seconds since the recorder was built.",
-            inner.started.elapsed().as_secs_f64(),
+            inner.core.started.elapsed().as_secs_f64(),
         )?;
         histograms(
             &mut e,
             "flightring_duration_seconds",
             "Durations recorded with observe(), by histogram name.",
             "name",
-            &inner.hist_names,
-            &inner.histograms,
+            &inner.core.hist_names,
+            &inner.core.histograms,
             Some(true),
             &DURATION_BOUNDS_NS,
             1e9,
@@ -486,8 +486,8 @@ impl Collector for FlightringCollector {
             "flightring_value",
             "Values recorded with observe_value(), by histogram name.",
             "name",
-            &inner.hist_names,
-            &inner.histograms,
+            &inner.core.hist_names,
+            &inner.core.histograms,
             Some(false),
             &VALUE_BOUNDS,
             1.0,
@@ -497,13 +497,13 @@ impl Collector for FlightringCollector {
             "flightring_message_size_bytes",
             "Message sizes recorded with message(), by message type.",
             "type",
-            &inner.msg_types,
-            &inner.msg_sizes,
+            &inner.core.msg_types,
+            &inner.core.msg_sizes,
             None,
             &SIZE_BOUNDS,
             1.0,
         )?;
-        let named: Vec<(&str, u64)> = inner.counters_named.entries().collect();
+        let named: Vec<(&str, u64)> = inner.core.counters_named.entries().collect();
         if !named.is_empty() {
             let mut m = e.encode_descriptor(
                 "flightring_named",
@@ -515,7 +515,7 @@ impl Collector for FlightringCollector {
                 ConstCounter::new(v).encode(m.encode_family(&[("name", name)])?)?;
             }
         }
-        let gauges: Vec<(&str, u64)> = inner.gauges.entries().collect();
+        let gauges: Vec<(&str, u64)> = inner.core.gauges.entries().collect();
         if !gauges.is_empty() {
             let mut m = e.encode_descriptor(
                 "flightring_named_value",

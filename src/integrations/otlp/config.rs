@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use crate::event::{FieldValue, Value};
+use crate::model::event::{FieldValue, Value};
 
 use super::client::Endpoint;
 

@@ -25,8 +25,8 @@
 //! KeyValue { 1: key, 2: AnyValue { 1: string | 2: bool | 3: int64 | 4: double } }
 //! ```
 
-use crate::event::{EventRecord, Value};
-use crate::severity::Severity;
+use crate::model::event::{EventRecord, Value};
+use crate::model::severity::Severity;
 
 /// Attribute keys this exporter sets on log records, besides the metadata fields.
 pub(crate) const ATTR_KIND: &str = "flightring.kind";
@@ -353,8 +353,8 @@ fn take_varint(b: &mut &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Timestamp;
-    use crate::event::Metadata;
+    use crate::model::event::Metadata;
+    use crate::model::Timestamp;
     use opentelemetry_proto::tonic::collector::logs::v1::{
         ExportLogsServiceRequest, ExportLogsServiceResponse,
     };

@@ -26,11 +26,11 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::clock::Timestamp;
-use crate::cursor::Cursor;
-use crate::event::EventRecord;
+use crate::control::{self, ExitGuard, FlushWait};
+use crate::model::event::EventRecord;
+use crate::model::Timestamp;
+use crate::recorder::Cursor;
 use crate::recorder::Recorder;
-use crate::worker::{self, ExitGuard, FlushWait};
 
 use super::client::{Client, Outcome};
 use super::config::{OtlpBuilder, OtlpConfig, OtlpError};
@@ -98,9 +98,9 @@ pub struct OtlpExporter {
     wait: Duration,
 }
 
-/// What the handle and the thread share (see [`crate::worker`]). Writers never touch
+/// What the handle and the thread share (see [`crate::control`]). Writers never touch
 /// it.
-type Shared = worker::Shared<Outcomes, OtlpStats>;
+type Shared = control::Shared<Outcomes, OtlpStats>;
 
 /// What the thread leaves for the handle beside the flags.
 #[derive(Debug, Default)]

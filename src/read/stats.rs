@@ -3,73 +3,22 @@
 //! Writers count into per-shard arrays of atomics, so two threads on different shards
 //! never share a counter's cache line: one `fetch_add` per event on a `[kind][severity]`
 //! cell gives both the per-kind and the per-severity totals. Everything else (dropped,
-//! truncated, overwritten) is rare or derived (see [`crate::ring`]). Readers sum.
+//! truncated, overwritten) is rare or derived (see [`crate::core::ring`]). Readers sum.
 //!
 //! Counters only grow (`clear` removes events, not history), so successive [`Stats`]
 //! never go backwards.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 
-use crossbeam_utils::CachePadded;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::histogram::{AtomicHistogram, HistogramSummary};
-use crate::kind::Interner;
-use crate::recorder::Inner;
-use crate::severity::Severity;
-
-/// Per-shard writer counters.
-#[derive(Debug)]
-pub(crate) struct ShardCounters {
-    /// Events written, by `[kind row][severity]`: `(max_kinds + 1) * 5` cells; the last
-    /// row counts kinds that did not fit the kind table.
-    pub(crate) counts: Box<[AtomicU64]>,
-    pub(crate) misc: CachePadded<MiscCounters>,
-}
-
-/// Rarely-touched per-shard counters.
-#[derive(Debug, Default)]
-pub(crate) struct MiscCounters {
-    /// Events written with something cut.
-    pub(crate) truncated: AtomicU64,
-    /// Rejected while disabled. Counted with a relaxed load and store, not a
-    /// read-modify-write, to keep the rejected path at ~1 ns: exact when a shard has one
-    /// writer, may undercount when threads share a shard.
-    pub(crate) rejected_disabled: AtomicU64,
-    /// Rejected below the minimum severity (counted like `rejected_disabled`).
-    pub(crate) rejected_below: AtomicU64,
-    /// Rejected after `close()` (counted exactly).
-    pub(crate) rejected_closed: AtomicU64,
-}
-
-impl ShardCounters {
-    pub(crate) fn new(kind_rows: usize) -> Self {
-        ShardCounters {
-            counts: (0..kind_rows * 5).map(|_| AtomicU64::new(0)).collect(),
-            misc: CachePadded::new(MiscCounters::default()),
-        }
-    }
-
-    /// Counts a written event. Release: a reader that sees this count also sees the
-    /// ring's fresh/reused count the writer bumped before it (see `Inner::totals`).
-    #[inline]
-    pub(crate) fn count(&self, row: usize, severity: Severity) {
-        self.counts[row * 5 + severity as usize].fetch_add(1, Ordering::Release);
-    }
-
-    pub(crate) fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.counts.len() * 8 + std::mem::size_of::<MiscCounters>()
-    }
-}
-
-/// Adds one to a counter with a relaxed load and store (see [`MiscCounters`]).
-#[inline]
-pub(crate) fn bump_unsynchronised(c: &AtomicU64) {
-    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-}
+use crate::core::histogram::{AtomicHistogram, HistogramSummary};
+use crate::core::interner::Interner;
+use crate::model::severity::Severity;
+use crate::model::Timestamp;
+use crate::read::Shared;
 
 /// Whole-recorder totals at one moment; what the health sampler keeps a history of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,21 +157,21 @@ pub struct Stats {
 }
 
 /// Summing the counters into totals and [`Stats`] (the read side of this module).
-impl Inner {
+impl Shared {
     /// Sums every counter.
     ///
-    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::ring`]). A
+    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::core::ring`]). A
     /// writer bumps fresh/reused before its event count (Release), and this reads the
     /// counts (Acquire) before fresh/reused; so any claim whose fresh/reused bump is
     /// missed here is missing from the counts too, and the derived figure can only fall
     /// short of the truth, never exceed it. A high-water mark then keeps it from going
     /// backwards between calls; at quiescence it is exact.
     pub(crate) fn totals(&self) -> Totals {
-        let rows = self.kinds.len();
-        let overflow = self.config.max_kinds;
+        let rows = self.core.kinds.len();
+        let overflow = self.core.config.max_kinds;
         let mut t = Totals::default();
         let (mut fresh, mut reused) = (0u64, 0u64);
-        for (c, shard) in self.counters.iter().zip(self.ring.shards.iter()) {
+        for (c, shard) in self.core.counters.iter().zip(self.core.ring.shards.iter()) {
             for row in (0..rows).chain(std::iter::once(overflow)) {
                 for (sev, total) in t.by_severity.iter_mut().enumerate() {
                     *total += c.counts[row * 5 + sev].load(Ordering::Acquire);
@@ -242,20 +191,20 @@ impl Inner {
             .overwritten_seen
             .fetch_max(derived, Ordering::Relaxed)
             .max(derived);
-        t.expired = self.expired.load(Ordering::Relaxed);
-        t.cleared = self.cleared.load(Ordering::Relaxed);
+        t.expired = self.core.expired.load(Ordering::Relaxed);
+        t.cleared = self.core.cleared.load(Ordering::Relaxed);
         t
     }
 
     /// Events written by kind and severity (indexed by `Severity as usize`), kinds with
     /// none left out; `"(other)"` is the row for kinds beyond the kind table.
     pub(crate) fn kind_severity_counts(&self) -> Vec<(String, [u64; 5])> {
-        let rows = self.kinds.len();
-        let overflow = self.config.max_kinds;
+        let rows = self.core.kinds.len();
+        let overflow = self.core.config.max_kinds;
         let mut out = Vec::new();
         for row in (0..rows).chain(std::iter::once(overflow)) {
             let mut counts = [0u64; 5];
-            for c in self.counters.iter() {
+            for c in self.core.counters.iter() {
                 for (sev, n) in counts.iter_mut().enumerate() {
                     *n += c.counts[row * 5 + sev].load(Ordering::Relaxed);
                 }
@@ -264,7 +213,8 @@ impl Inner {
                 let name = if row == overflow {
                     "(other)".to_owned()
                 } else {
-                    self.kinds
+                    self.core
+                        .kinds
                         .name(row as u16)
                         .map_or_else(|| format!("#{row}"), |n| n.to_string())
                 };
@@ -295,8 +245,8 @@ impl Inner {
         };
         Stats {
             taken_at: Timestamp::now(),
-            uptime_secs: self.started.elapsed().as_secs_f64(),
-            capacity: self.config.capacity as u64,
+            uptime_secs: self.core.started.elapsed().as_secs_f64(),
+            capacity: self.core.config.capacity as u64,
             retained: t.retained(),
             total_recorded: t.recorded,
             by_severity: Severity::ALL
@@ -319,31 +269,33 @@ impl Inner {
                 overwritten: t.overwritten.saturating_sub(then.overwritten),
                 dropped: t.dropped.saturating_sub(then.dropped),
             },
-            active_peers: self.peers.active(),
-            active_peer_ids: self.peers.active_ids(),
-            untracked_peers: self.peers.untracked(),
+            active_peers: self.core.peers.active(),
+            active_peer_ids: self.core.peers.active_ids(),
+            untracked_peers: self.core.peers.untracked(),
             overwritten: t.overwritten,
             dropped: t.dropped,
             truncated: t.truncated,
             expired: t.expired,
             cleared: t.cleared,
             rejected: Rejected { ..t.rejected },
-            memory_bytes: self.memory_bytes() as u64,
-            histograms: summaries(&self.hist_names, &self.histograms),
-            message_sizes: summaries(&self.msg_types, &self.msg_sizes),
+            memory_bytes: self.core.memory_bytes() as u64,
+            histograms: summaries(&self.core.hist_names, &self.core.histograms),
+            message_sizes: summaries(&self.core.msg_types, &self.core.msg_sizes),
             counters: self
+                .core
                 .counters_named
                 .entries()
                 .map(|(k, v)| (k.to_owned(), v))
                 .collect(),
             gauges: self
+                .core
                 .gauges
                 .entries()
                 .map(|(k, v)| (k.to_owned(), f64::from_bits(v)))
                 .collect(),
-            histograms_refused: self.histograms_refused(),
-            counters_refused: self.counters_named.refused.load(Ordering::Relaxed),
-            gauges_refused: self.gauges.refused.load(Ordering::Relaxed),
+            histograms_refused: self.core.histograms_refused(),
+            counters_refused: self.core.counters_named.refused.load(Ordering::Relaxed),
+            gauges_refused: self.core.gauges.refused.load(Ordering::Relaxed),
         }
     }
 }

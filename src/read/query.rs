@@ -7,13 +7,13 @@
 //! decoded. With a `limit`, each shard stops after `limit` matches, so "the last 50"
 //! costs about 50 × shards slot reads, not a pass over the ring.
 
-use crate::clock::Timestamp;
-use crate::codec::{self, Header};
-use crate::event::EventRecord;
-use crate::kind::NO_ID;
-use crate::recorder::Inner;
-use crate::severity::Severity;
-use crate::snapshot::decode_record;
+use crate::core::codec::{self, Header};
+use crate::core::interner::NO_ID;
+use crate::core::Core;
+use crate::model::event::EventRecord;
+use crate::model::severity::Severity;
+use crate::model::Timestamp;
+use crate::read::decode::decode_record;
 
 /// Which events to return. All filters are optional and combine with AND.
 ///
@@ -129,7 +129,7 @@ enum KindFilter<'q> {
 }
 
 /// A query over the live ring.
-pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
+pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
     let limit = q.limit.unwrap_or(usize::MAX);
     if limit == 0 {
         return Vec::new();
@@ -178,9 +178,7 @@ pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
             arena.resize(at + words, 0);
             let keep = match shard.read(p as usize, &mut arena[at..]) {
                 Some(pos) => {
-                    for (i, x) in arena[at..].iter().enumerate() {
-                        b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
-                    }
+                    codec::words_to_bytes(&arena[at..], &mut b);
                     full_match(q, &b, min_sev, lo, hi, &kind).then_some(pos)
                 }
                 None => None,
@@ -200,9 +198,7 @@ pub(crate) fn run(inner: &Inner, q: &Query) -> Vec<EventRecord> {
     hits.truncate(limit);
     hits.into_iter()
         .filter_map(|(_, id, at)| {
-            for (i, x) in arena[at..at + words].iter().enumerate() {
-                b[i * 8..i * 8 + 8].copy_from_slice(&x.to_le_bytes());
-            }
+            codec::words_to_bytes(&arena[at..at + words], &mut b);
             decode_record(inner, &b, id)
         })
         .collect()

@@ -1,7 +1,7 @@
 //! The health verdict: Healthy, Degraded or Unhealthy, with the reasons and the figures
 //! behind it.
 //!
-//! The sampler thread (see [`crate::retention`]) takes the recorder's totals every
+//! The sampler thread (see [`crate::read::sweeper`]) takes the recorder's totals every
 //! `health_interval` (1 s by default), keeps a window of them, evaluates the
 //! thresholds and publishes the verdict; [`Recorder::health`](crate::Recorder::health)
 //! only loads the published verdict, so a supervisor can call it at any rate: it costs
@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::recorder::{Inner, Sample};
-use crate::stats::Totals;
+use crate::model::HealthThresholds;
+use crate::model::Timestamp;
+use crate::read::stats::Totals;
+use crate::read::{Sample, Shared};
 
 /// Overall status.
 #[derive(
@@ -35,49 +36,6 @@ impl HealthStatus {
     /// `0` healthy, `1` degraded, `2` unhealthy (the Prometheus gauge value).
     pub fn as_gauge(self) -> u8 {
         self as u8
-    }
-}
-
-/// When the verdict turns Degraded or Unhealthy. Rates are over the recent `window`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthThresholds {
-    /// The recent window rates are computed over. Default 60 s.
-    #[serde(with = "crate::config::serde_secs")]
-    pub window: Duration,
-    /// Rates are judged only once the window holds this many events. Default 20.
-    pub min_window_events: u64,
-    /// `(ERROR + CRITICAL) / events` at or above this is Degraded. Default 0.05.
-    pub error_rate_degraded: f64,
-    /// … and at or above this Unhealthy. Default 0.25.
-    pub error_rate_unhealthy: f64,
-    /// This many CRITICAL events in the window is Degraded. Default 1.
-    pub critical_degraded: u64,
-    /// … and this many Unhealthy. Default 10.
-    pub critical_unhealthy: u64,
-    /// `dropped / (events + dropped)` at or above this is Degraded. Default 0.001.
-    pub drop_rate_degraded: f64,
-    /// `overwritten / events` at or above this is Degraded; `None` (the default) never,
-    /// since a ring that wraps is doing its job.
-    pub overwrite_rate_degraded: Option<f64>,
-    /// The sampler is stalled (Degraded) when its last run is older than this many
-    /// health intervals. Default 5.
-    pub stall_intervals: u32,
-}
-
-impl Default for HealthThresholds {
-    fn default() -> Self {
-        HealthThresholds {
-            window: Duration::from_secs(60),
-            min_window_events: 20,
-            error_rate_degraded: 0.05,
-            error_rate_unhealthy: 0.25,
-            critical_degraded: 1,
-            critical_unhealthy: 10,
-            drop_rate_degraded: 0.001,
-            overwrite_rate_degraded: None,
-            stall_intervals: 5,
-        }
     }
 }
 
@@ -274,7 +232,7 @@ pub(crate) fn mark_stalled(
 }
 
 /// Sampling the totals into the window and drawing the verdict.
-impl Inner {
+impl Shared {
     /// Samples the totals into the window and publishes a fresh verdict.
     pub(crate) fn sample(&self) {
         let now = Instant::now();
@@ -282,7 +240,7 @@ impl Inner {
         let (then, secs) = {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
             w.push_back(Sample { at: now, totals });
-            let horizon = now.checked_sub(self.config.health.window);
+            let horizon = now.checked_sub(self.core.config.health.window);
             while w.len() > 1 && horizon.is_some_and(|h| w[1].at <= h) {
                 w.pop_front();
             }
@@ -292,14 +250,13 @@ impl Inner {
         let h = self.evaluate_against(&totals, &then, secs);
         self.published.store(Arc::new(h));
         self.last_sample.store(
-            now.duration_since(self.started).as_nanos() as u64,
+            now.duration_since(self.core.started).as_nanos() as u64,
             Ordering::Relaxed,
         );
     }
 
     pub(crate) fn add_faults(&self, h: &mut Health) {
-        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        for (component, reason) in faults.iter() {
+        for (component, reason) in &self.faults() {
             add_degraded(h, format!("{component}: {reason}"));
         }
     }
@@ -317,9 +274,9 @@ impl Inner {
             totals,
             then,
             secs,
-            &self.config.health,
-            self.config.capacity as u64,
-            self.closed.load(Ordering::Acquire),
+            &self.core.config.health,
+            self.core.config.capacity as u64,
+            self.core.closed.load(Ordering::Acquire),
             Timestamp::now(),
         )
     }
@@ -329,7 +286,7 @@ impl Inner {
         let w = self.window.lock().unwrap_or_else(|p| p.into_inner());
         match w.front() {
             Some(s) => (s.totals, s.at.elapsed().as_secs_f64()),
-            None => (Totals::default(), self.started.elapsed().as_secs_f64()),
+            None => (Totals::default(), self.core.started.elapsed().as_secs_f64()),
         }
     }
 }

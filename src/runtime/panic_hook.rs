@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
-use crate::event::EventRecord;
-use crate::export::ImportError;
-use crate::recorder::{Inner, Recorder};
-use crate::snapshot::{Events, Snapshot};
+use crate::model::event::EventRecord;
+use crate::model::Timestamp;
+use crate::read::export::ImportError;
+use crate::read::snapshot::{Events, Snapshot};
+use crate::read::Shared;
+use crate::recorder::Recorder;
 
 /// The `schema` value of a panic dump.
 pub const PANIC_SCHEMA: &str = "flightring.panic";
@@ -303,7 +304,7 @@ impl PanicDump {
 }
 
 struct HookState {
-    recorder: Weak<Inner>,
+    recorder: Weak<Shared>,
     opts: PanicHook,
     /// Whether `opts.path` was a directory at install (each dump a new file in it).
     into_dir: bool,

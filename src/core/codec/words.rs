@@ -6,8 +6,8 @@ use super::{
     encode, load8, load_partial, write_whole, zigzag, Put, LONG_KEY, TAG_F64, TAG_FALSE, TAG_I64,
     TAG_STR, TAG_TRUE, TAG_U64,
 };
-use crate::event::{Event, FieldValue};
-use crate::kind::NO_ID;
+use crate::core::interner::NO_ID;
+use crate::model::event::{Event, FieldValue};
 use crate::sync::{AtomicU64, Ordering};
 
 /// The LEB128 bytes of `v < 2^56` as a little-endian word, and their count (`1..=8`).
@@ -297,9 +297,9 @@ fn encode_cut_into_words(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &[Atomi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{plan_whole, Encoded, Header};
-    use crate::event::MAX_FIELDS;
-    use crate::severity::Severity;
+    use crate::core::codec::{plan_whole, Encoded, Header};
+    use crate::model::event::MAX_FIELDS;
+    use crate::model::severity::Severity;
 
     #[test]
     fn word_writer_produces_the_byte_layout() {

@@ -4,10 +4,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::health::HealthThresholds;
-use crate::recorder::Recorder;
-use crate::redact::RedactionConfig;
-use crate::severity::Severity;
+use crate::model::severity::Severity;
+use crate::model::HealthThresholds;
+use crate::model::RedactionConfig;
 
 /// Slot sizes a recorder can use, in bytes.
 pub const SLOT_SIZES: [usize; 5] = [64, 128, 256, 512, 1024];
@@ -125,7 +124,7 @@ pub(crate) mod serde_secs {
     }
 }
 
-/// Builds a [`Recorder`]; see [`Recorder::builder`].
+/// Builds a [`Recorder`](crate::Recorder); see [`Recorder::builder`](crate::Recorder::builder).
 ///
 /// ```
 /// use std::time::Duration;
@@ -394,10 +393,5 @@ impl Builder {
             health: self.health.clone(),
             redaction: self.redaction.clone(),
         })
-    }
-
-    /// Builds the recorder and starts its sweeper thread.
-    pub fn build(self) -> Result<Recorder, ConfigError> {
-        Ok(Recorder::from_config(self.config()?))
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! A writer takes the next position of its shard with one `fetch_add` on `head`, then
 //! claims the slot `pos % slots` for it by CAS on the slot's sequence word (see
-//! [`crate::slot`]), writes the payload and publishes. Writers that share a shard get
+//! [`crate::core::slot`]), writes the payload and publishes. Writers that share a shard get
 //! distinct positions from the `fetch_add`, so they never compete for a slot; the CAS
 //! fails only when a writer was lapped — preempted for a whole turn of the ring, so
 //! that the writer one lap ahead (or behind) holds the slot. The lapped writer drops
@@ -20,11 +20,11 @@
 //! # Memory ordering
 //!
 //! `head` hands out positions (Relaxed: it orders nothing; the sequence word protocol
-//! of [`crate::slot`] does). Counters are Relaxed: statistics, exact at quiescence.
+//! of [`crate::core::slot`] does). Counters are Relaxed: statistics, exact at quiescence.
 
 use crossbeam_utils::CachePadded;
 
-use crate::slot::{Claimed, ReadAt, Slot};
+use crate::core::slot::{Claimed, ReadAt, Slot};
 use crate::sync::{AtomicU64, Ordering};
 
 /// How many positions ahead a writer prefetches.

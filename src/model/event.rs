@@ -8,9 +8,9 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::clock::Timestamp;
-use crate::kind::Kind;
-use crate::severity::Severity;
+use crate::model::severity::Severity;
+use crate::model::Kind;
+use crate::model::Timestamp;
 
 /// How many metadata fields one event carries at most; more are dropped and the event
 /// is marked truncated.

@@ -13,12 +13,13 @@ use std::io::{self, BufRead, BufWriter, Write};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::clock::Timestamp;
-use crate::config::Config;
-use crate::event::{EventRecord, FieldValue};
-use crate::health::Health;
-use crate::snapshot::{Events, Item, RecordRef, Snapshot};
-use crate::stats::Stats;
+use crate::model::config::Config;
+use crate::model::event::{EventRecord, FieldValue};
+use crate::model::Timestamp;
+use crate::read::decode::RecordRef;
+use crate::read::health::Health;
+use crate::read::snapshot::{Events, Item, Snapshot};
+use crate::read::stats::Stats;
 
 /// The `schema` value of an export document.
 pub const SCHEMA: &str = "flightring.snapshot";
@@ -388,4 +389,49 @@ pub fn read_jsonl<R: BufRead>(r: R) -> Result<Vec<EventRecord>, ImportError> {
         out.push(rec);
     }
     Ok(out)
+}
+/// The snapshot's exports, in every format, and loading one back.
+impl Snapshot {
+    /// The export document as a string (see [`crate::Recorder::export_json`]).
+    pub fn to_json(&self) -> Result<String, ExportError> {
+        let mut out = Vec::new();
+        write_json(self, &mut out)?;
+        String::from_utf8(out)
+            .map_err(|e| ExportError::Io(io::Error::new(io::ErrorKind::InvalidData, e)))
+    }
+
+    /// Writes the export document to `w`.
+    pub fn write_json<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        write_json(self, w)
+    }
+
+    /// Writes the events as JSON Lines to `w`.
+    pub fn write_jsonl<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        write_jsonl(self, w)
+    }
+
+    /// Writes the events as CSV to `w`, oldest first (columns: [`crate::CSV_HEADER`]).
+    pub fn write_csv<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
+        write_csv(self, w)
+    }
+
+    /// Loads an export document (from [`crate::Recorder::export_json`]).
+    ///
+    /// ```
+    /// use flightring::{Event, Recorder, Severity, Snapshot};
+    /// let rec = Recorder::builder().capacity(64).build().unwrap();
+    /// rec.record(&Event::new("boot", Severity::Info).message("hello"));
+    /// let loaded = Snapshot::from_json(&rec.export_json().unwrap()).unwrap();
+    /// assert_eq!(loaded.events()[0].message, "hello");
+    /// let err = Snapshot::from_json("{\"schema\": 1").unwrap_err();
+    /// assert!(err.to_string().contains("line 1"));
+    /// ```
+    pub fn from_json(s: &str) -> Result<Snapshot, ImportError> {
+        read_json(s.as_bytes())
+    }
+
+    /// Loads an export document from a reader.
+    pub fn from_reader<R: io::Read>(r: R) -> Result<Snapshot, ImportError> {
+        read_json_reader(r)
+    }
 }

@@ -35,9 +35,9 @@
 //! that the last string value may be cut). Strings are cut on UTF-8 character
 //! boundaries, and the event is flagged truncated.
 
-use crate::event::{Event, FieldValue, MAX_FIELDS};
-use crate::kind::NO_ID;
-use crate::severity::Severity;
+use crate::core::interner::NO_ID;
+use crate::model::event::{Event, FieldValue, MAX_FIELDS};
+use crate::model::severity::Severity;
 
 mod words;
 pub(crate) use words::encode_into_words;
@@ -586,6 +586,14 @@ pub(crate) fn decode(b: &[u8]) -> Result<Decoded<'_>, CodecError> {
         fields,
         nfields: usize::from(header.nfields),
     })
+}
+
+/// Copies slot payload words into `out` as the little-endian bytes the decoder reads
+/// (`out` is at least `8 * words.len()` long).
+pub(crate) fn words_to_bytes(words: &[u64], out: &mut [u8]) {
+    for (w, b) in words.iter().zip(out.chunks_exact_mut(8)) {
+        b.copy_from_slice(&w.to_le_bytes());
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! # Consistency
 //!
 //! A snapshot copies each slot on its own, validating it with its sequence word (see
-//! [`crate::slot`]), so every event in it is whole and none is torn; it is not an atomic
+//! [`crate::core::slot`]), so every event in it is whole and none is torn; it is not an atomic
 //! cut of the ring: events recorded while it is taken may or may not be in it, and an
 //! event overwritten while it is taken is missing. Events older than the retention are
 //! left out even if the sweeper has not removed them yet. Events are in recording order,
@@ -20,18 +20,20 @@
 //! only wants the count or an exporter that streams JSON never builds a million owned
 //! strings at once.
 
-use std::io;
 use std::sync::Arc;
 
-use crate::clock::{Calibration, Timestamp};
-use crate::codec::{self, Decoded};
-use crate::config::Config;
-use crate::event::{EventRecord, Metadata, Value};
-use crate::export::{self, ExportError, ImportError};
-use crate::health::Health;
-use crate::query::Query;
-use crate::recorder::{Inner, Recorder};
-use crate::stats::Stats;
+use crate::core::clock::Calibration;
+use crate::core::codec::{self, Decoded};
+use crate::model::config::Config;
+use crate::model::event::EventRecord;
+use crate::model::Timestamp;
+use crate::read::decode::{to_record, RecordRef};
+use crate::read::health::Health;
+use crate::read::query::Query;
+use crate::read::stats::Stats;
+use crate::read::Shared;
+#[cfg(doc)]
+use crate::Recorder;
 
 /// A point-in-time copy of a recorder's events, stats, health and config; or one loaded
 /// back from a JSON export with [`Snapshot::from_json`].
@@ -78,36 +80,27 @@ pub(crate) enum Item<'a> {
     Owned(&'a EventRecord),
 }
 
-/// A borrowed, decoded event: what exports serialise without allocating.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RecordRef<'a> {
-    pub id: u64,
-    pub timestamp: Timestamp,
-    pub decoded: Decoded<'a>,
-    pub kind: &'a str,
-}
-
 /// Rings at least this large are copied by several threads.
 const PARALLEL_COPY_FROM: usize = 1 << 18;
 
-pub(crate) fn take(rec: &Recorder) -> Snapshot {
-    let inner = &*rec.inner;
+pub(crate) fn take(shared: &Shared) -> Snapshot {
+    let inner = shared;
     let mut raw = Raw {
         chunks: Vec::new(),
-        per: inner.payload_bytes() / 8,
+        per: inner.core.payload_bytes() / 8,
         order: Vec::new(),
         parts: Vec::new(),
         runs: Vec::new(),
         scratch: Vec::new(),
         kinds: Vec::new(),
-        cal: inner.cal,
+        cal: inner.core.cal,
     };
-    let (stats, health, taken_at) = fill(rec, &mut raw);
+    let (stats, health, taken_at) = fill(shared, &mut raw);
     // A one-off snapshot keeps no merge buffer (`snapshot_into` keeps it for reuse).
     raw.scratch = Vec::new();
     Snapshot {
         taken_at,
-        config: inner.config.clone(),
+        config: inner.core.config.clone(),
         stats,
         health,
         events: Events::Raw(raw),
@@ -116,34 +109,34 @@ pub(crate) fn take(rec: &Recorder) -> Snapshot {
 
 /// Takes a snapshot into `snap`, reusing its buffers when it holds a snapshot of a
 /// recorder with the same slot size (see [`Recorder::snapshot_into`]).
-pub(crate) fn take_into(rec: &Recorder, snap: &mut Snapshot) {
-    let per = rec.inner.payload_bytes() / 8;
+pub(crate) fn take_into(shared: &Shared, snap: &mut Snapshot) {
+    let per = shared.core.payload_bytes() / 8;
     match &mut snap.events {
         Events::Raw(raw) if raw.per == per => {
-            let (stats, health, taken_at) = fill(rec, raw);
+            let (stats, health, taken_at) = fill(shared, raw);
             snap.stats = stats;
             snap.health = health;
             snap.taken_at = taken_at;
-            snap.config = rec.inner.config.clone();
+            snap.config = shared.core.config.clone();
         }
-        _ => *snap = take(rec),
+        _ => *snap = take(shared),
     }
 }
 
 /// Copies every retained, unexpired event into `raw` (keeping its buffers' capacity)
 /// and returns the stats and health taken just before.
-fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
-    let inner = &*rec.inner;
+fn fill(shared: &Shared, raw: &mut Raw) -> (Stats, Health, Timestamp) {
+    let inner = shared;
     let stats = inner.stats();
-    let health = rec.health();
+    let health = shared.health();
     let taken_at = Timestamp::now();
     let per = raw.per;
-    let cutoff = inner.expiry_cutoff_raw();
-    let shards = &inner.ring.shards;
+    let cutoff = inner.core.expiry_cutoff_raw();
+    let shards = &inner.core.ring.shards;
     let nshards = shards.len() as u64;
     // Copy on at most half the cores, so a snapshot never takes every core from the
     // writers (on a 2-core machine: one thread).
-    let threads = if inner.config.capacity >= PARALLEL_COPY_FROM {
+    let threads = if inner.core.config.capacity >= PARALLEL_COPY_FROM {
         (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2)
             .clamp(1, 4)
             .min(shards.len())
@@ -153,7 +146,7 @@ fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
     raw.chunks.resize_with(threads, Vec::new);
     raw.parts.resize_with(threads, Vec::new);
     raw.runs.resize_with(threads, Vec::new);
-    let estimate = (stats.retained as usize).min(inner.config.capacity) / threads + 64;
+    let estimate = (stats.retained as usize).min(inner.core.config.capacity) / threads + 64;
     // Shards `[t * n / threads, (t + 1) * n / threads)` go to thread `t`.
     let copy = |t: usize,
                 words: &mut Vec<u64>,
@@ -236,8 +229,9 @@ fn fill(rec: &Recorder, raw: &mut Raw) -> (Stats, Health, Timestamp) {
         raw.order.sort_by_key(|&(ts, id, _)| (ts, id));
     }
     raw.kinds.clear();
-    raw.kinds
-        .extend((0..inner.kinds.len()).filter_map(|i| inner.kinds.name(i as u16).cloned()));
+    raw.kinds.extend(
+        (0..inner.core.kinds.len()).filter_map(|i| inner.core.kinds.name(i as u16).cloned()),
+    );
     (stats, health, taken_at)
 }
 
@@ -285,32 +279,6 @@ fn merge_two(a: &[(u64, u64, u64)], b: &[(u64, u64, u64)], out: &mut Vec<(u64, u
     out.extend_from_slice(&b[j..]);
 }
 
-fn words_to_bytes(words: &[u64], out: &mut [u8]) {
-    for (i, w) in words.iter().enumerate() {
-        out[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
-    }
-}
-
-/// Builds an owned record from a decoded payload.
-pub(crate) fn to_record(r: &RecordRef<'_>) -> EventRecord {
-    let d = &r.decoded;
-    EventRecord {
-        id: r.id,
-        timestamp: r.timestamp,
-        severity: d.severity,
-        kind: r.kind.to_owned(),
-        peer: d.peer.map(str::to_owned),
-        message: d.message.to_owned(),
-        metadata: Metadata(
-            d.fields()
-                .iter()
-                .map(|&(k, v)| (k.to_owned(), Value::from(v)))
-                .collect(),
-        ),
-        truncated: d.header.truncated(),
-    }
-}
-
 fn kind_of<'a>(d: &Decoded<'a>, names: &'a [Arc<str>]) -> &'a str {
     match d.kind_inline {
         Some(k) => k,
@@ -318,23 +286,6 @@ fn kind_of<'a>(d: &Decoded<'a>, names: &'a [Arc<str>]) -> &'a str {
             .get(usize::from(d.header.kind_id))
             .map_or("(unknown)", |n| &**n),
     }
-}
-
-/// Decodes the payload `b` of the event with id `id` from the live ring.
-pub(crate) fn decode_record(inner: &Inner, b: &[u8], id: u64) -> Option<EventRecord> {
-    let d = codec::decode(b).ok()?;
-    let kind = match d.kind_inline {
-        Some(k) => k,
-        None => inner
-            .kind_name(d.header.kind_id)
-            .map_or("(unknown)", |n| &**n),
-    };
-    Some(to_record(&RecordRef {
-        id,
-        timestamp: inner.cal.to_timestamp(d.header.raw_ts),
-        decoded: d,
-        kind,
-    }))
 }
 
 impl Raw {
@@ -345,7 +296,7 @@ impl Raw {
         let at = (at & u64::from(u32::MAX)) as usize * self.per;
         let mut b = [0u8; 1024];
         let b = &mut b[..self.per * 8];
-        words_to_bytes(chunk.get(at..at + self.per)?, b);
+        codec::words_to_bytes(chunk.get(at..at + self.per)?, b);
         let d = codec::decode(b).ok()?;
         let kind = kind_of(&d, &self.kinds);
         Some(f(&RecordRef {
@@ -445,49 +396,6 @@ impl Snapshot {
     /// The recorder's configuration.
     pub fn config(&self) -> &Config {
         &self.config
-    }
-
-    /// The export document as a string (see [`crate::Recorder::export_json`]).
-    pub fn to_json(&self) -> Result<String, ExportError> {
-        let mut out = Vec::new();
-        export::write_json(self, &mut out)?;
-        String::from_utf8(out)
-            .map_err(|e| ExportError::Io(io::Error::new(io::ErrorKind::InvalidData, e)))
-    }
-
-    /// Writes the export document to `w`.
-    pub fn write_json<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
-        export::write_json(self, w)
-    }
-
-    /// Writes the events as JSON Lines to `w`.
-    pub fn write_jsonl<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
-        export::write_jsonl(self, w)
-    }
-
-    /// Writes the events as CSV to `w`, oldest first (columns: [`crate::CSV_HEADER`]).
-    pub fn write_csv<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
-        export::write_csv(self, w)
-    }
-
-    /// Loads an export document (from [`crate::Recorder::export_json`]).
-    ///
-    /// ```
-    /// use flightring::{Event, Recorder, Severity, Snapshot};
-    /// let rec = Recorder::builder().capacity(64).build().unwrap();
-    /// rec.record(&Event::new("boot", Severity::Info).message("hello"));
-    /// let loaded = Snapshot::from_json(&rec.export_json().unwrap()).unwrap();
-    /// assert_eq!(loaded.events()[0].message, "hello");
-    /// let err = Snapshot::from_json("{\"schema\": 1").unwrap_err();
-    /// assert!(err.to_string().contains("line 1"));
-    /// ```
-    pub fn from_json(s: &str) -> Result<Snapshot, ImportError> {
-        export::read_json(s.as_bytes())
-    }
-
-    /// Loads an export document from a reader.
-    pub fn from_reader<R: io::Read>(r: R) -> Result<Snapshot, ImportError> {
-        export::read_json_reader(r)
     }
 }
 

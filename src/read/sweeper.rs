@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
-use crate::recorder::Inner;
+use crate::read::Shared;
 
 /// Start/stop handshake between the recorder and its background thread.
 #[derive(Debug, Default)]
@@ -49,14 +49,15 @@ impl SweeperControl {
 }
 
 /// Starts the background thread of `inner`.
-pub(crate) fn spawn(inner: &Arc<Inner>) {
+pub(crate) fn spawn(inner: &Arc<Shared>) {
     let weak = Arc::downgrade(inner);
     let ctl = Arc::clone(&inner.sweeper);
     let tick = inner
+        .core
         .config
         .health_interval
-        .min(inner.config.sweep_interval);
-    let sweep_every = inner.config.sweep_interval;
+        .min(inner.core.config.sweep_interval);
+    let sweep_every = inner.core.config.sweep_interval;
     let spawned = std::thread::Builder::new()
         .name("flightring-sweeper".into())
         .spawn(move || run(weak, ctl, tick, sweep_every));
@@ -78,7 +79,7 @@ pub(crate) fn spawn(inner: &Arc<Inner>) {
     }
 }
 
-fn run(weak: Weak<Inner>, ctl: Arc<SweeperControl>, tick: Duration, sweep_every: Duration) {
+fn run(weak: Weak<Shared>, ctl: Arc<SweeperControl>, tick: Duration, sweep_every: Duration) {
     let mut next_sweep = Instant::now() + sweep_every;
     loop {
         if ctl.sleep(tick) {

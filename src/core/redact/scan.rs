@@ -69,7 +69,7 @@ pub(super) fn has_either(b: &[u8], needles: &Needles) -> bool {
         hits(load8(b, 0)) | hits(load8(b, n - 8)) != 0
     } else {
         // Padding bytes are zero, which no needle is.
-        hits(crate::codec::load_partial(b)) != 0
+        hits(crate::core::codec::load_partial(b)) != 0
     }
 }
 

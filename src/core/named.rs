@@ -1,7 +1,7 @@
 //! Named counters and gauges: for figures that are not events — RPC successes per
 //! endpoint, cache hits, queue depths — and for the `metrics` facade.
 //!
-//! Names are interned into a fixed table ([`crate::kind::Interner`]), values are
+//! Names are interned into a fixed table ([`crate::core::interner::Interner`]), values are
 //! atomics: adding is a lock-free lookup and one `fetch_add` (a cached [`Counter`] skips
 //! the lookup). Values are not cache-padded: these are per-block or per-call figures,
 //! not per-event ones, and padding would cost 128 bytes a name up front. Counters only grow; gauges hold an `f64` that can be set or moved.
@@ -11,7 +11,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::kind::Interner;
+use crate::core::interner::Interner;
 
 /// A table of named `u64` values.
 pub(crate) struct NamedValues {
@@ -85,55 +85,4 @@ pub(crate) fn add_f64(cell: &AtomicU64, d: f64) {
     let _ = cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
         Some((f64::from_bits(bits) + d).to_bits())
     });
-}
-
-/// A cached counter handle from [`Recorder::counter`](crate::Recorder::counter): adding
-/// through it is one `fetch_add`, with no name lookup. When the counter table was full
-/// as the handle was made, the handle counts nothing and every `add` is counted in
-/// [`Stats::counters_refused`](crate::Stats::counters_refused).
-#[derive(Clone)]
-pub struct Counter {
-    pub(crate) rec: crate::Recorder,
-    /// The counter's id in the named-counter table; `None` when the table was full.
-    pub(crate) id: Option<u16>,
-    pub(crate) name: std::sync::Arc<str>,
-}
-
-impl fmt::Debug for Counter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Counter").field("name", &self.name).finish()
-    }
-}
-
-impl Counter {
-    /// Adds `n`.
-    #[inline]
-    pub fn add(&self, n: u64) {
-        let table = &self.rec.inner.counters_named;
-        match self.id {
-            Some(id) => {
-                table.by_id(id).fetch_add(n, Ordering::Relaxed);
-            }
-            None => {
-                table.refused.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Adds one.
-    #[inline]
-    pub fn increment(&self) {
-        self.add(1);
-    }
-
-    /// The current value.
-    pub fn value(&self) -> u64 {
-        self.id.map_or(0, |id| {
-            self.rec
-                .inner
-                .counters_named
-                .by_id(id)
-                .load(Ordering::Relaxed)
-        })
-    }
 }

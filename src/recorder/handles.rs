@@ -1,0 +1,180 @@
+//! The handles a [`Recorder`] hands out: each holds a clone of it and skips a lookup
+//! ([`Counter`], [`Histogram`]) or keeps a place in the ring ([`Cursor`]).
+
+use std::fmt;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Recorder;
+use crate::core::GATE_DISABLED;
+use crate::model::EventRecord;
+use crate::read::cursor::{self, Batch, Positions};
+
+/// A cached counter handle from [`Recorder::counter`](crate::Recorder::counter): adding
+/// through it is one `fetch_add`, with no name lookup. When the counter table was full
+/// as the handle was made, the handle counts nothing and every `add` is counted in
+/// [`Stats::counters_refused`](crate::Stats::counters_refused).
+#[derive(Clone)]
+pub struct Counter {
+    pub(crate) rec: Recorder,
+    /// The counter's id in the named-counter table; `None` when the table was full.
+    pub(crate) id: Option<u16>,
+    pub(crate) name: Arc<str>,
+}
+
+impl fmt::Debug for Counter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Counter").field("name", &self.name).finish()
+    }
+}
+
+impl Counter {
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        let table = &self.rec.inner.core.counters_named;
+        match self.id {
+            Some(id) => {
+                table.by_id(id).fetch_add(n, Ordering::Relaxed);
+            }
+            None => {
+                table.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn increment(&self) {
+        self.add(1);
+    }
+
+    /// The current value.
+    pub fn value(&self) -> u64 {
+        self.id.map_or(0, |id| {
+            self.rec
+                .inner
+                .core
+                .counters_named
+                .by_id(id)
+                .load(Ordering::Relaxed)
+        })
+    }
+}
+
+/// A cached histogram handle from [`Recorder::histogram`]: observing through it skips
+/// the name lookup. Holds a clone of its recorder.
+#[derive(Clone)]
+pub struct Histogram {
+    pub(super) rec: Recorder,
+    pub(super) id: u16,
+}
+
+impl fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Histogram").field("id", &self.id).finish()
+    }
+}
+
+impl Histogram {
+    /// Records a duration (nanoseconds).
+    #[inline]
+    pub fn observe(&self, d: Duration) {
+        self.record(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    }
+
+    /// Records a value.
+    #[inline]
+    pub fn record(&self, v: u64) {
+        let inner = &self.rec.inner.core;
+        if inner.gate() >= GATE_DISABLED {
+            return;
+        }
+        if let Some(h) = inner.histograms[usize::from(self.id)].get() {
+            h.record(v, inner.shard());
+        }
+    }
+}
+
+/// Follows one recorder's ring. Holds a clone of the recorder.
+///
+/// ```
+/// use flightring::{Event, Recorder, Severity};
+/// let rec = Recorder::builder().capacity(64).shards(1).build().unwrap();
+/// let mut cursor = rec.cursor();
+/// rec.record(&Event::new("k", Severity::Info).message("one"));
+/// let batch = cursor.poll(100);
+/// assert_eq!(batch.events.len(), 1);
+/// assert_eq!(batch.lost, 0);
+/// assert!(cursor.poll(100).events.is_empty(), "each event once");
+/// for _ in 0..200 {
+///     rec.record(&Event::new("k", Severity::Info));
+/// }
+/// let batch = cursor.poll(1000);
+/// assert_eq!(batch.events.len(), 64);
+/// assert_eq!(batch.lost, 136, "overwritten before the cursor read them");
+/// ```
+#[derive(Debug)]
+#[must_use = "a cursor does nothing until polled"]
+pub struct Cursor {
+    rec: Recorder,
+    pos: Positions,
+}
+
+impl Recorder {
+    /// A cursor that returns the events recorded from now on.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            rec: self.clone(),
+            pos: Positions::at_heads(&self.inner.core),
+        }
+    }
+
+    /// A cursor that returns every retained event first, then the new ones.
+    pub fn cursor_from_oldest(&self) -> Cursor {
+        Cursor {
+            rec: self.clone(),
+            pos: Positions::at_oldest(&self.inner.core),
+        }
+    }
+}
+
+impl Cursor {
+    /// Reads up to about `max` new events (at least one per shard with news).
+    #[must_use]
+    pub fn poll(&mut self, max: usize) -> Batch {
+        let mut events = Vec::new();
+        let lost = self.poll_into(&mut events, max);
+        Batch { events, lost }
+    }
+
+    /// Like [`Cursor::poll`], appending to `out`; returns how many events were lost.
+    pub fn poll_into(&mut self, out: &mut Vec<EventRecord>, max: usize) -> u64 {
+        self.pos.poll_into(&self.rec.inner.core, out, max)
+    }
+
+    /// Events missed over the cursor's life.
+    pub fn lost(&self) -> u64 {
+        self.pos.lost()
+    }
+
+    /// The recorder this cursor follows.
+    pub fn recorder(&self) -> &Recorder {
+        &self.rec
+    }
+
+    /// Each shard's head now: the positions claimed so far. With [`Cursor::reached`],
+    /// tells when everything recorded before a moment has been read.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn heads(&self) -> Vec<u64> {
+        cursor::heads(&self.rec.inner.core)
+    }
+
+    /// Whether every position before `heads` (from [`Cursor::heads`]) has been read,
+    /// counted lost or skipped.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn reached(&self, heads: &[u64]) -> bool {
+        self.pos.reached(heads)
+    }
+}
