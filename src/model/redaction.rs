@@ -1,10 +1,7 @@
-//! [`RedactionConfig`]: what to keep out of the ring (the [`Redactor`] it compiles to
+//! [`RedactionConfig`]: what to keep out of the ring (the [`Redactor`](crate::Redactor) it compiles to
 //! is on the record path, `core::redact`).
 
 use serde::{Deserialize, Serialize};
-
-#[cfg(doc)]
-use crate::Redactor;
 
 /// What a redacted value is replaced by.
 pub const REDACTED: &str = "[REDACTED]";
@@ -31,7 +28,7 @@ pub const DEFAULT_DENY_KEYS: &[&str] = &[
 ];
 
 /// What to redact. The `[redaction]` table of the TOML settings; every key optional.
-/// [`RedactionConfig::compile`] turns it into the [`Redactor`] the record path asks
+/// [`RedactionConfig::compile`] turns it into the [`Redactor`](crate::Redactor) the record path asks
 /// about every event.
 ///
 /// # Keys

@@ -32,8 +32,6 @@ use crate::read::health::Health;
 use crate::read::query::Query;
 use crate::read::stats::Stats;
 use crate::read::Shared;
-#[cfg(doc)]
-use crate::Recorder;
 
 /// A point-in-time copy of a recorder's events, stats, health and config; or one loaded
 /// back from a JSON export with [`Snapshot::from_json`].
@@ -57,7 +55,7 @@ pub(crate) enum Events {
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
     /// Payload words of the copied events, `per` words each, one chunk per copying
-    /// thread (kept, with their capacity, by [`Recorder::snapshot_into`]).
+    /// thread (kept, with their capacity, by [`Recorder::snapshot_into`](crate::Recorder::snapshot_into)).
     chunks: Vec<Vec<u64>>,
     per: usize,
     /// `(raw timestamp, id, chunk << 32 | index in chunk / per)`, sorted oldest first.
@@ -108,7 +106,7 @@ pub(crate) fn take(shared: &Shared) -> Snapshot {
 }
 
 /// Takes a snapshot into `snap`, reusing its buffers when it holds a snapshot of a
-/// recorder with the same slot size (see [`Recorder::snapshot_into`]).
+/// recorder with the same slot size (see [`Recorder::snapshot_into`](crate::Recorder::snapshot_into)).
 pub(crate) fn take_into(shared: &Shared, snap: &mut Snapshot) {
     let per = shared.core.payload_bytes() / 8;
     match &mut snap.events {
