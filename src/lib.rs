@@ -111,10 +111,13 @@ pub use settings::{Settings, SettingsError, ENV_VARS};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-/// Internals exposed for the loom model tests, the fuzz targets and the benches. Not
-/// part of the stable API.
+/// The hot path's internals, for the loom model tests (`--cfg loom`) and the fuzz
+/// targets (feature `internals`). Not part of the API: not built by default, not covered
+/// by semver, may change in any release.
+#[cfg(any(loom, feature = "internals"))]
 #[doc(hidden)]
-pub mod __private {
+pub mod internals {
+    pub use crate::core::interner::Interner;
     pub use crate::core::ring::Shard;
     pub use crate::core::slot::{Claimed, ReadAt};
 

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use loom::thread;
 
-use flightring::__private::{Claimed, Shard};
+use flightring::internals::{Claimed, Shard};
 
 #[path = "support/loom_model.rs"]
 mod loom_model;

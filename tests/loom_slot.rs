@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use loom::thread;
 
-use flightring::__private::{Claimed, ReadAt, Shard};
+use flightring::internals::{Claimed, ReadAt, Shard};
 
 #[path = "support/loom_model.rs"]
 mod loom_model;

@@ -12,7 +12,7 @@
 //! * [`import`]: `Snapshot::from_json` and `read_jsonl` never panic; what they accept
 //!   exports back to text that loads to the same thing.
 
-use flightring::__private::{decode, encode};
+use flightring::internals::{decode, encode};
 use flightring::{Event, FieldValue, Severity, Snapshot, MAX_FIELDS};
 
 /// Payload sizes of the slot sizes the recorder offers (64, 128, 256 bytes, less the

@@ -15,7 +15,7 @@
 //! parts per million (well under a second a day).
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::model::Timestamp;
 
@@ -76,7 +76,7 @@ impl Calibration {
                 (a / 2 + b / 2, t)
             };
             let (tsc_a, t_a) = pair();
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(std::time::Duration::from_millis(10));
             let (tsc_b, t_b) = pair();
             let ns = t_b.duration_since(t_a).as_nanos();
             let ticks = u128::from(tsc_b.saturating_sub(tsc_a));
@@ -119,7 +119,7 @@ impl Calibration {
 
     /// How many raw ticks make up `d`.
     #[cfg(test)]
-    pub(crate) fn ticks_for(&self, d: Duration) -> u64 {
+    pub(crate) fn ticks_for(&self, d: std::time::Duration) -> u64 {
         let ticks = (d.as_nanos() << 32) / u128::from(self.ns_per_tick_q32.max(1));
         u64::try_from(ticks).unwrap_or(u64::MAX)
     }
@@ -154,7 +154,9 @@ mod tests {
                 && t.as_unix_nanos() <= after.as_unix_nanos() + slack,
             "{t} not in {before}..{after}"
         );
-        assert!(cal.to_raw(t).abs_diff(raw) <= cal.ticks_for(Duration::from_micros(1)) + 1);
+        assert!(
+            cal.to_raw(t).abs_diff(raw) <= cal.ticks_for(std::time::Duration::from_micros(1)) + 1
+        );
         let r2 = now_raw();
         assert!(r2 >= raw);
     }

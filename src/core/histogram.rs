@@ -20,7 +20,7 @@
 //! A summary's `count` is the sum of the buckets it read, so percentiles and count
 //! always agree; records that land while a read is in progress may or may not be in it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 

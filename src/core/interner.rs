@@ -11,8 +11,9 @@
 //! [`Recorder::kind`](crate::Recorder::kind).
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
+
+use crate::sync::{AtomicU32, Mutex, Ordering};
 
 use crate::model::Kind;
 
@@ -20,7 +21,7 @@ use crate::model::Kind;
 pub(crate) const NO_ID: u16 = u16::MAX;
 
 /// A fixed-capacity string interner with lock-free lookups.
-pub(crate) struct Interner {
+pub struct Interner {
     /// Interned names by id; entries `0..len` are set, never changed afterwards.
     names: Box<[OnceLock<Arc<str>>]>,
     /// Open-addressing index: `0` is empty, else `id + 1`. Twice `names.len()` rounded
@@ -35,7 +36,8 @@ pub(crate) struct Interner {
     table_id: u64,
 }
 
-static NEXT_TABLE: AtomicU64 = AtomicU64::new(1);
+/// Process-wide and only for uniqueness, so `std`'s (see `crate::sync`).
+static NEXT_TABLE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Loads 8 bytes at `at` (little-endian); the caller guarantees `at + 8 <= b.len()`.
 #[inline(always)]
@@ -96,7 +98,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 impl Interner {
     /// An interner that holds up to `capacity` names (`capacity < u16::MAX`).
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         let capacity = capacity.min(usize::from(NO_ID) - 1);
         let slots = (capacity * 2).next_power_of_two().max(2);
         Interner {
@@ -104,7 +106,7 @@ impl Interner {
             index: (0..slots).map(|_| AtomicU32::new(0)).collect(),
             len: AtomicU32::new(0),
             insert: Mutex::new(()),
-            table_id: NEXT_TABLE.fetch_add(1, Ordering::Relaxed),
+            table_id: NEXT_TABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -117,14 +119,20 @@ impl Interner {
         self.names.len()
     }
 
+    /// Whether it holds no name.
+    #[cfg(any(loom, feature = "internals"))]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// How many names it holds.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.len.load(Ordering::Acquire) as usize
     }
 
     /// The id of `name`, if interned. Lock-free.
     #[inline(always)]
-    pub(crate) fn lookup(&self, name: &str) -> Option<u16> {
+    pub fn lookup(&self, name: &str) -> Option<u16> {
         let mask = self.index.len() - 1;
         let mut i = hash(name.as_bytes()) as usize & mask;
         loop {
@@ -146,7 +154,7 @@ impl Interner {
 
     /// The id of `name`, interning it if new. `None` when the table is full.
     #[cold]
-    pub(crate) fn intern(&self, name: &str) -> Option<u16> {
+    pub fn intern(&self, name: &str) -> Option<u16> {
         if let Some(id) = self.lookup(name) {
             return Some(id);
         }
@@ -170,7 +178,7 @@ impl Interner {
     }
 
     /// The name with id `id`.
-    pub(crate) fn name(&self, id: u16) -> Option<&Arc<str>> {
+    pub fn name(&self, id: u16) -> Option<&Arc<str>> {
         self.names.get(usize::from(id)).and_then(OnceLock::get)
     }
 

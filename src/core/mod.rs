@@ -34,8 +34,9 @@ pub(crate) mod slot;
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::sync::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
@@ -73,7 +74,8 @@ fn epoch_shift(slots_per_shard: usize) -> u32 {
     (slots_per_shard.max(1).ilog2() + 5).clamp(MIN_EPOCH_SHIFT, MAX_EPOCH_SHIFT)
 }
 
-static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+/// Process-wide and only for uniqueness, so `std`'s (see `crate::sync`).
+static NEXT_THREAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 thread_local! {
     /// This thread's number (assigned on its first event) and the raw time of its last
@@ -88,7 +90,10 @@ fn thread_state() -> (usize, u64) {
         if st.0 != usize::MAX {
             st
         } else {
-            let st = (NEXT_THREAD.fetch_add(1, Ordering::Relaxed), 0);
+            let st = (
+                NEXT_THREAD.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                0,
+            );
             c.set(st);
             st
         }

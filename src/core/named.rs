@@ -8,8 +8,8 @@
 //! Unlike events, they are kept while the recorder is disabled or below level: they
 //! are the program's own figures, not filtered diagnostics.
 
+use crate::sync::{AtomicU64, Ordering};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::interner::Interner;
 

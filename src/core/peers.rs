@@ -6,7 +6,7 @@
 //! reconnects quickly keeps its entry. Connect and disconnect take a shard lock of the
 //! map for the insert or update; plain `record` never touches this table.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use dashmap::DashMap;

@@ -98,6 +98,7 @@ impl Shard {
     }
 
     /// Payload words per slot.
+    #[cfg(any(loom, feature = "internals"))]
     pub fn payload_words(&self) -> usize {
         self.words_per_slot - 1
     }
@@ -116,6 +117,7 @@ impl Shard {
     /// `payload_words() * 8`), returning its position and what it replaced, or `None`
     /// if it was dropped (counted) because a writer lapped by a full turn of the ring
     /// still owns the slot. Never waits.
+    #[cfg(any(loom, test, feature = "internals"))]
     #[inline]
     pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
         self.write_with(|words| {
@@ -195,7 +197,7 @@ impl Shard {
     /// Appends slot `idx`'s first `n` payload words to `out` if it holds a complete
     /// event whose raw timestamp passes `keep`; returns the event's position.
     #[inline]
-    pub(crate) fn read_extend(
+    pub fn read_extend(
         &self,
         idx: usize,
         out: &mut Vec<u64>,
@@ -218,6 +220,7 @@ impl Shard {
     }
 
     /// The position of the complete event in slot `idx`, without copying it.
+    #[cfg(any(loom, feature = "internals"))]
     #[inline]
     pub fn ready_pos(&self, idx: usize) -> Option<u64> {
         self.slot(idx).ready_pos()
@@ -251,6 +254,9 @@ impl Shard {
 
 /// Stores words, in order, into the payload of a slot its writer has claimed. Words past
 /// the payload are ignored (the encoder never produces them: it checks sizes first).
+/// The record path fills slots with the codec's own sink; this one serves
+/// [`Shard::write`], which the tests and the loom models use.
+#[cfg(any(loom, test, feature = "internals"))]
 #[derive(Debug)]
 pub struct WordSink<'a> {
     words: &'a [AtomicU64],
@@ -258,6 +264,7 @@ pub struct WordSink<'a> {
     next: usize,
 }
 
+#[cfg(any(loom, test, feature = "internals"))]
 impl<'a> WordSink<'a> {
     /// A sink that stores from `words[0]` on. Keep it in a local variable: behind a
     /// reference, its fields are reloaded after every store.

@@ -1,7 +1,7 @@
 //! The writers' per-shard counters: events written by `[kind][severity]`, truncated,
 //! and rejected. Bumped on the record path; summed by the read side's `stats`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 use crossbeam_utils::CachePadded;
 

@@ -249,7 +249,9 @@ impl Slot<'_> {
         }
     }
 
-    /// The position of the complete event in the slot, without copying it.
+    /// The position of the complete event in the slot, without copying it (for the loom
+    /// models and the slot tests).
+    #[cfg(any(loom, test, feature = "internals"))]
     #[inline]
     pub(crate) fn ready_pos(&self) -> Option<u64> {
         let s = self.seq.load(Ordering::Acquire);
