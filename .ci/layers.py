@@ -20,7 +20,7 @@ import sys
 
 # Lowest first. A module may import from its own layer (without cycles) and below.
 LAYERS = [
-    ("leaves", {"sync", "control"}),
+    ("leaves", {"sync", "text", "control"}),
     ("model", {"model"}),
     ("hot path", {"core"}),
     ("read side", {"read"}),

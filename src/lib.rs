@@ -53,6 +53,7 @@
 mod control;
 mod macros;
 mod sync;
+mod text;
 
 mod model;
 

@@ -572,11 +572,7 @@ fn parse_human(v: &str) -> Result<Duration, String> {
 
 /// 1-based line and column (in characters) of byte `at` of `text`.
 fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = &text[..at];
+    let before = crate::text::cut(text, at);
     let line = before.matches('\n').count() + 1;
     let start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[start..].chars().count() + 1)

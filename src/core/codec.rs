@@ -67,17 +67,7 @@ pub(crate) struct Encoded {
     pub truncated: bool,
 }
 
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut n = max;
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    &s[..n]
-}
+use crate::text::cut;
 
 #[inline]
 fn varint_len(v: u64) -> usize {

@@ -33,7 +33,6 @@ pub(crate) mod shard_counters;
 pub(crate) mod slot;
 
 use std::cell::Cell;
-use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::sync::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
@@ -164,40 +163,6 @@ pub(crate) fn gate_value(min: Severity, enabled: bool) -> u8 {
         min as u8
     } else {
         GATE_DISABLED
-    }
-}
-
-/// Up to 512 bytes of formatted text on the stack (an error and its sources, for
-/// `Recorder::error`), cut at a char boundary.
-pub(crate) struct StackText {
-    buf: [u8; 512],
-    len: usize,
-}
-
-impl StackText {
-    pub(crate) fn new() -> Self {
-        StackText {
-            buf: [0; 512],
-            len: 0,
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        // Only whole chars are ever copied in (see `write_str`).
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.buf.len() - self.len;
-        let mut n = s.len().min(room);
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
     }
 }
 

@@ -151,21 +151,34 @@ impl Slot<'_> {
         self.seq.store(seq(pos, READY), Ordering::Release);
     }
 
+    /// The reader's half of the protocol, first step: the sequence word, Acquire (it
+    /// pairs with `publish`'s Release, so the payload words of that write are visible),
+    /// if the slot holds a complete event.
+    #[inline(always)]
+    fn begin_read(&self) -> Option<u64> {
+        let s1 = self.seq.load(Ordering::Acquire);
+        (s1 & STATE_MASK == READY && s1 != 0).then_some(s1)
+    }
+
+    /// The reader's half, last step, after copying the payload with Relaxed loads: the
+    /// Acquire fence orders those loads before the sequence word's reload, so if it
+    /// still reads `s1`, no writer claimed the slot during the copy and the copy is whole.
+    #[inline(always)]
+    fn still(&self, s1: u64) -> bool {
+        fence(Ordering::Acquire);
+        self.seq.load(Ordering::Relaxed) == s1
+    }
+
     /// Copies the payload into `out` (up to `out.len()` words) if the slot holds a
     /// complete event, returning its position; `None` if it is empty, dead, being
     /// written, or changed while being copied.
     #[inline]
     pub(crate) fn read(&self, out: &mut [u64]) -> Option<u64> {
-        let s1 = self.seq.load(Ordering::Acquire);
-        if s1 & STATE_MASK != READY || s1 == 0 {
-            return None;
-        }
+        let s1 = self.begin_read()?;
         for (o, w) in out.iter_mut().zip(self.payload) {
             *o = w.load(Ordering::Relaxed);
         }
-        fence(Ordering::Acquire);
-        let s2 = self.seq.load(Ordering::Relaxed);
-        if s1 == s2 {
+        if self.still(s1) {
             pos_of(s1)
         } else {
             None
@@ -182,15 +195,10 @@ impl Slot<'_> {
         n: usize,
         keep: impl FnOnce(u64) -> bool,
     ) -> Option<u64> {
-        let s1 = self.seq.load(Ordering::Acquire);
-        if s1 & STATE_MASK != READY || s1 == 0 {
-            return None;
-        }
+        let s1 = self.begin_read()?;
         let at = out.len();
         out.extend(self.payload[..n].iter().map(|w| w.load(Ordering::Relaxed)));
-        fence(Ordering::Acquire);
-        let s2 = self.seq.load(Ordering::Relaxed);
-        if s1 == s2 && keep(out[at]) {
+        if self.still(s1) && keep(out[at]) {
             pos_of(s1)
         } else {
             out.truncate(at);
@@ -206,10 +214,7 @@ impl Slot<'_> {
     /// our CAS, which then fails: a successful kill always judged the event it killed.
     #[inline]
     pub(crate) fn kill_if(&self, pred: impl FnOnce(u64) -> bool) -> Option<u64> {
-        let s1 = self.seq.load(Ordering::Acquire);
-        if s1 & STATE_MASK != READY || s1 == 0 {
-            return None;
-        }
+        let s1 = self.begin_read()?;
         let w0 = self.payload[0].load(Ordering::Relaxed);
         fence(Ordering::Acquire);
         if !pred(w0) {
@@ -237,8 +242,7 @@ impl Slot<'_> {
             for (o, w) in out.iter_mut().zip(self.payload) {
                 *o = w.load(Ordering::Relaxed);
             }
-            fence(Ordering::Acquire);
-            if self.seq.load(Ordering::Relaxed) == s1 {
+            if self.still(s1) {
                 return ReadAt::Ready;
             }
         }

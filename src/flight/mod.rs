@@ -89,7 +89,7 @@
 //! cumulative.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -100,6 +100,7 @@ use crate::model::severity::Severity;
 use crate::model::Timestamp;
 use crate::read::stats::Stats;
 use crate::recorder::Recorder;
+use crate::text::StackText;
 
 // ------------------------------------------------------------------------ names
 
@@ -151,49 +152,20 @@ const C_POOLS_FAILED: &str = "pools_validation_failed";
 /// Longest derived counter or histogram name, in bytes.
 const NAME_BYTES: usize = 128;
 
-/// A name formatted on the stack: writes past `limit` are cut on a character boundary
-/// (never an error), so a long endpoint cannot make `fmt` fail or allocate.
-struct NameBuf {
-    buf: [u8; NAME_BYTES],
-    /// Bytes written, `0..=limit`.
-    len: usize,
-    /// Where writes stop, `0..=NAME_BYTES`.
-    limit: usize,
-}
+/// A derived name formatted on the stack (see [`compose`]).
+type NameBuf = StackText<NAME_BYTES>;
 
-impl NameBuf {
-    /// `prefix`, `middle` and `suffix` joined; when too long, `middle` is cut so that
-    /// `suffix` is always whole (so `….success` and `….failure` never collide).
-    fn compose(prefix: &str, middle: &str, suffix: &str) -> NameBuf {
-        let mut b = NameBuf {
-            buf: [0; NAME_BYTES],
-            len: 0,
-            limit: NAME_BYTES - suffix.len().min(NAME_BYTES),
-        };
-        let _ = b.write_str(prefix);
-        let _ = b.write_str(middle);
-        b.limit = NAME_BYTES;
-        let _ = b.write_str(suffix);
-        b
-    }
-
-    fn as_str(&self) -> &str {
-        // Only whole characters are ever copied in (see `write_str`).
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl fmt::Write for NameBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let room = self.limit.saturating_sub(self.len);
-        let mut n = s.len().min(room);
-        while !s.is_char_boundary(n) {
-            n -= 1;
-        }
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
+/// `prefix`, `middle` and `suffix` joined in at most `NAME_BYTES`; when too long,
+/// `middle` is cut so that `suffix` is always whole (so `….success` and `….failure`
+/// never collide).
+fn compose(prefix: &str, middle: &str, suffix: &str) -> NameBuf {
+    let mut b = NameBuf::new();
+    b.limit(NAME_BYTES - suffix.len().min(NAME_BYTES));
+    let _ = b.write_str(prefix);
+    let _ = b.write_str(middle);
+    b.limit(NAME_BYTES);
+    let _ = b.write_str(suffix);
+    b
 }
 
 #[inline]
@@ -423,7 +395,7 @@ impl Recorder {
             PhaseResult::CacheMiss => self.add(C_CACHE_MISSES, 1),
             _ => {}
         }
-        let name = NameBuf::compose("phase.", phase, "");
+        let name = compose("phase.", phase, "");
         self.observe(name.as_str(), d);
         let sev = if result.is_failure() {
             Severity::Warning
@@ -514,8 +486,8 @@ impl Recorder {
         returned: u64,
     ) {
         let suffix = if success { ".success" } else { ".failure" };
-        self.add(NameBuf::compose("rpc.", endpoint, suffix).as_str(), 1);
-        self.observe(NameBuf::compose("rpc.", method, "").as_str(), duration);
+        self.add(compose("rpc.", endpoint, suffix).as_str(), 1);
+        self.observe(compose("rpc.", method, "").as_str(), duration);
         let sev = if success {
             Severity::Debug
         } else {
@@ -546,7 +518,7 @@ impl Recorder {
         context: &str,
         block: Option<u64>,
     ) {
-        self.add(NameBuf::compose("errors.", component, "").as_str(), 1);
+        self.add(compose("errors.", component, "").as_str(), 1);
         self.record(
             &with_block(
                 Event::new(KIND_ERROR_EVENT, Severity::Error).message(message),

@@ -435,28 +435,18 @@ impl Collector for FlightringCollector {
                 }
             }
         }
-        let (then, secs) = inner.window_start();
-        let events = t.recorded.saturating_sub(then.recorded);
-        let errors = t.errors().saturating_sub(then.errors());
+        let w = inner.window_stats();
         gauge(
             &mut e,
             "flightring_error_rate",
             "Error and critical events over all events in the health window.",
-            if events == 0 {
-                0.0
-            } else {
-                errors as f64 / events as f64
-            },
+            w.error_rate,
         )?;
         gauge(
             &mut e,
             "flightring_window_events_per_second",
             "Events per second over the health window.",
-            if secs > 0.0 {
-                events as f64 / secs
-            } else {
-                0.0
-            },
+            w.events_per_sec,
         )?;
         gauge(
             &mut e,

@@ -330,7 +330,7 @@ impl SpanPeer {
 
 impl fmt::Write for SpanPeer {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = floor_char_boundary(s, SPAN_PEER_BYTES - self.len);
+        let n = crate::text::floor_boundary(s, SPAN_PEER_BYTES - self.len);
         self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
         self.len += n;
         Ok(())
@@ -433,7 +433,7 @@ impl fmt::Write for Arena<'_> {
         if self.full {
             return Ok(());
         }
-        let n = floor_char_boundary(s, ARENA_BYTES - self.len);
+        let n = crate::text::floor_boundary(s, ARENA_BYTES - self.len);
         if n < s.len() {
             self.full = true;
         }
@@ -446,20 +446,6 @@ impl fmt::Write for Arena<'_> {
         self.len += n;
         Ok(())
     }
-}
-
-/// The length of the longest prefix of `s` of at most `max` bytes that ends on a
-/// character boundary.
-#[inline]
-fn floor_char_boundary(s: &str, max: usize) -> usize {
-    if s.len() <= max {
-        return s.len();
-    }
-    let mut n = max;
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    n
 }
 
 /// A field value, strings as arena ranges.

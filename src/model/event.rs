@@ -306,15 +306,36 @@ impl fmt::Display for Value {
     }
 }
 
+impl Value {
+    /// The value borrowed as a [`FieldValue`].
+    pub fn as_field(&self) -> FieldValue<'_> {
+        match *self {
+            Value::Str(ref s) => FieldValue::Str(s),
+            Value::I64(v) => FieldValue::I64(v),
+            Value::U64(v) => FieldValue::U64(v),
+            Value::F64(v) => FieldValue::F64(v),
+            Value::Bool(v) => FieldValue::Bool(v),
+        }
+    }
+}
+
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Value::Str(v) => s.serialize_str(v),
-            Value::I64(v) => s.serialize_i64(*v),
-            Value::U64(v) => s.serialize_u64(*v),
-            Value::F64(v) if v.is_finite() => s.serialize_f64(*v),
-            Value::F64(_) => s.serialize_none(),
-            Value::Bool(v) => s.serialize_bool(*v),
+        self.as_field().serialize(s)
+    }
+}
+
+/// Serialised as its JSON value; a non-finite float (which JSON cannot hold) as `null`.
+/// The one place the crate writes field values, for every export format.
+impl Serialize for FieldValue<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            FieldValue::Str(v) => s.serialize_str(v),
+            FieldValue::I64(v) => s.serialize_i64(v),
+            FieldValue::U64(v) => s.serialize_u64(v),
+            FieldValue::F64(v) if v.is_finite() => s.serialize_f64(v),
+            FieldValue::F64(_) => s.serialize_none(),
+            FieldValue::Bool(v) => s.serialize_bool(v),
         }
     }
 }

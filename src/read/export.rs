@@ -110,28 +110,13 @@ impl ImportError {
     }
 }
 
-struct FieldSer<'a>(FieldValue<'a>);
-
-impl Serialize for FieldSer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            FieldValue::Str(v) => s.serialize_str(v),
-            FieldValue::I64(v) => s.serialize_i64(v),
-            FieldValue::U64(v) => s.serialize_u64(v),
-            FieldValue::F64(v) if v.is_finite() => s.serialize_f64(v),
-            FieldValue::F64(_) => s.serialize_none(),
-            FieldValue::Bool(v) => s.serialize_bool(v),
-        }
-    }
-}
-
 struct FieldsSer<'a>(&'a [(&'a str, FieldValue<'a>)]);
 
 impl Serialize for FieldsSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, v) in self.0 {
-            m.serialize_entry(k, &FieldSer(*v))?;
+            m.serialize_entry(k, v)?;
         }
         m.end()
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::HealthThresholds;
 use crate::model::Timestamp;
-use crate::read::stats::Totals;
+use crate::read::stats::{ratio, Totals, WindowStats};
 use crate::read::{Sample, Shared};
 
 /// Overall status.
@@ -98,23 +98,16 @@ pub(crate) fn evaluate(
     closed: bool,
     as_of: Timestamp,
 ) -> Health {
-    let events = now.recorded - then.recorded.min(now.recorded);
-    let errors = now.errors().saturating_sub(then.errors());
-    let critical = now.critical().saturating_sub(then.critical());
-    let overwritten = now.overwritten.saturating_sub(then.overwritten);
-    let dropped = now.dropped.saturating_sub(then.dropped);
-    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let w = WindowStats::between(now, then, window_secs);
+    let (events, errors, critical, overwritten, dropped) =
+        (w.events, w.errors, w.critical, w.overwritten, w.dropped);
     let figures = HealthFigures {
         window_secs,
         window_events: events,
         window_errors: errors,
         window_critical: critical,
-        error_rate: ratio(errors, events),
-        events_per_sec: if window_secs > 0.0 {
-            events as f64 / window_secs
-        } else {
-            0.0
-        },
+        error_rate: w.error_rate,
+        events_per_sec: w.events_per_sec,
         window_overwritten: overwritten,
         window_dropped: dropped,
         overwrite_rate: ratio(overwritten, events),

@@ -68,6 +68,47 @@ impl Rejected {
     }
 }
 
+/// `a / b`, or 0 when `b` is 0.
+pub(crate) fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+impl WindowStats {
+    /// The window's figures: the totals `now` against the totals `then`, `secs` earlier.
+    /// The one place they are computed (for `stats()`, health and `/metrics`).
+    pub(crate) fn between(now: &Totals, then: &Totals, secs: f64) -> WindowStats {
+        let events = now.recorded.saturating_sub(then.recorded);
+        let errors = now.errors().saturating_sub(then.errors());
+        WindowStats {
+            seconds: secs,
+            events,
+            events_per_sec: if secs > 0.0 {
+                events as f64 / secs
+            } else {
+                0.0
+            },
+            errors,
+            critical: now.critical().saturating_sub(then.critical()),
+            error_rate: ratio(errors, events),
+            overwritten: now.overwritten.saturating_sub(then.overwritten),
+            dropped: now.dropped.saturating_sub(then.dropped),
+        }
+    }
+}
+
+impl Shared {
+    /// The figures over the health window, from the live totals (for `/metrics`).
+    #[cfg(feature = "prometheus")]
+    pub(crate) fn window_stats(&self) -> WindowStats {
+        let (then, secs) = self.window_start();
+        WindowStats::between(&self.totals(), &then, secs)
+    }
+}
+
 /// Figures over the recent window (the health window, 60 s by default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WindowStats {
@@ -227,9 +268,6 @@ impl Shared {
     pub(crate) fn stats(&self) -> Stats {
         let t = self.totals();
         let (then, secs) = self.window_start();
-        let events = t.recorded.saturating_sub(then.recorded);
-        let errors = t.errors().saturating_sub(then.errors());
-        let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let by_kind = self
             .kind_severity_counts()
             .into_iter()
@@ -255,20 +293,7 @@ impl Shared {
                 .collect(),
             by_kind,
             error_rate: ratio(t.errors(), t.recorded),
-            window: WindowStats {
-                seconds: secs,
-                events,
-                events_per_sec: if secs > 0.0 {
-                    events as f64 / secs
-                } else {
-                    0.0
-                },
-                errors,
-                critical: t.critical().saturating_sub(then.critical()),
-                error_rate: ratio(errors, events),
-                overwritten: t.overwritten.saturating_sub(then.overwritten),
-                dropped: t.dropped.saturating_sub(then.dropped),
-            },
+            window: WindowStats::between(&t, &then, secs),
             active_peers: self.core.peers.active(),
             active_peer_ids: self.core.peers.active_ids(),
             untracked_peers: self.core.peers.untracked(),

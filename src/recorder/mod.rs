@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::core::histogram::{AtomicHistogram, HistogramSummary};
 use crate::core::named;
-use crate::core::{Core, StackText, GATE_CLOSED, GATE_DISABLED};
+use crate::core::{Core, GATE_CLOSED, GATE_DISABLED};
 use crate::model::{Builder, Config, ConfigError, Direction, Event, EventRecord, Kind, Severity};
 use crate::read::export::{self, ExportError};
 use crate::read::health::Health;
@@ -18,6 +18,7 @@ use crate::read::query::{self, Query};
 use crate::read::snapshot::{self, Snapshot};
 use crate::read::stats::Stats;
 use crate::read::Shared;
+use crate::text::StackText;
 
 mod handles;
 pub use handles::{Counter, Cursor, Histogram};
@@ -177,7 +178,8 @@ impl Recorder {
     pub fn error(&self, peer: &str, err: &dyn std::error::Error, context: &str) {
         let inner = &self.inner.core;
         if Severity::Error as u8 >= inner.gate() {
-            let mut buf = StackText::new();
+            // An error and its sources, formatted without allocating (cut at 512 bytes).
+            let mut buf = StackText::<512>::new();
             let _ = fmt::Write::write_fmt(&mut buf, format_args!("{err}"));
             let mut source = err.source();
             while let Some(s) = source {

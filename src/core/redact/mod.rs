@@ -556,17 +556,7 @@ fn userinfo(b: &[u8], p: usize, floor: usize) -> Option<Span> {
     })
 }
 
-/// Appends as much of `s` as fits (cut on a char boundary); false if cut.
-fn push(out: &mut [u8], w: &mut usize, s: &str) -> bool {
-    let room = out.len() - *w;
-    let mut n = s.len().min(room);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    out[*w..*w + n].copy_from_slice(&s.as_bytes()[..n]);
-    *w += n;
-    n == s.len()
-}
+use crate::text::push_cut as push;
 
 #[inline]
 fn is_name_byte(c: u8) -> bool {
