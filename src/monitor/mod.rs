@@ -163,6 +163,8 @@ pub enum MonitorError {
 struct Entry {
     block: MissedBlock,
     detected: SystemTime,
+    /// Order of detection, from 1.
+    seq: u64,
 }
 
 /// The monitor: see the [module docs](self). Single-owner (`&mut self`); the recorder
@@ -190,6 +192,8 @@ pub struct BlockMonitor {
     /// Recovery times in milliseconds, 1 ms .. 1 week, 3 significant digits.
     recovery: hdrhistogram::Histogram<u64>,
     recovery_sum: Duration,
+    /// Entries ever created.
+    seq: u64,
     stats: MonitorStats,
 }
 
@@ -225,6 +229,7 @@ impl BlockMonitor {
             intervals: VecDeque::new(),
             recovery,
             recovery_sum: Duration::ZERO,
+            seq: 0,
         })
     }
 
@@ -522,8 +527,10 @@ impl BlockMonitor {
                     alert_sent: false,
                 },
                 detected: now,
+                seq: self.seq + 1,
             },
         );
+        self.seq += 1;
         while self.missed.len() > self.cfg.max_tracked {
             self.missed.pop_first();
             self.stats.forgotten += 1;
@@ -661,6 +668,21 @@ impl BlockMonitor {
     /// The tracked missed blocks, lowest height first.
     pub fn missed_blocks(&self) -> impl Iterator<Item = &MissedBlock> + '_ {
         self.missed.values().map(|e| &e.block)
+    }
+
+    /// Missed blocks detected after position `seq` (0: all), with their positions,
+    /// lowest height first; a rule engine keeps the highest position it saw.
+    /// [`miss_seq`](Self::miss_seq) is the latest position.
+    pub fn missed_after(&self, seq: u64) -> impl Iterator<Item = (u64, &MissedBlock)> + '_ {
+        self.missed
+            .values()
+            .filter(move |e| e.seq > seq)
+            .map(|e| (e.seq, &e.block))
+    }
+
+    /// The position of the latest missed block detected (0 before any).
+    pub fn miss_seq(&self) -> u64 {
+        self.seq
     }
 
     /// The tracked missed block at `number`.
