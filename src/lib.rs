@@ -37,6 +37,8 @@
 //! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
 //! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
 //! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `integrations::otlp::OtlpExporter` (`otlp`), `http` (`http`) |
+//! | missed blocks (feature `monitor`) | `monitor::BlockMonitor`: gaps, duplicates, out-of-order, reorgs, delays, recovery, streaks, CSV / JSON Lines |
+//! | alerts (feature `alerts`) | `alert::AlertManager`: console, rotated file, webhook, Slack, Discord, SMTP; background delivery, retries, throttling |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
@@ -77,6 +79,12 @@ pub mod http;
 ))]
 pub mod integrations;
 mod settings;
+
+// The relay operator's half: built on the public API above, imported by nothing else.
+#[cfg(feature = "alerts")]
+pub mod alert;
+#[cfg(feature = "monitor")]
+pub mod monitor;
 
 pub use crate::core::codec::CodecError;
 pub use crate::core::histogram::HistogramSummary;
