@@ -34,6 +34,10 @@ enum Mode {
     Status(u16, Option<&'static str>),
     /// 503 with `Retry-After` the date this far ahead.
     RetryAt(Duration),
+    /// 200, then close the connection (without saying so).
+    OkThenClose,
+    /// 200 with a body cut short, the connection left open.
+    Stall,
 }
 
 /// One request the receiver decoded.
@@ -56,6 +60,8 @@ struct State {
     requests: Vec<Request>,
     /// Keep only the count of each request's records (for the throughput run).
     count_only: bool,
+    /// Connections accepted.
+    connections: usize,
 }
 
 /// A loopback OTLP/HTTP receiver. `down()` closes the port (connections are refused),
@@ -117,6 +123,7 @@ impl Receiver {
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((s, _)) => {
+                        state.lock().unwrap().connections += 1;
                         let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
                         s.set_nonblocking(false).unwrap();
                         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
@@ -256,21 +263,24 @@ fn serve_conn(mut s: impl Read + Write, state: &Mutex<State>, stop: &AtomicBool)
                 service,
                 records,
                 count,
-                accepted: mode == Mode::Ok,
+                accepted: matches!(mode, Mode::Ok | Mode::OkThenClose),
             });
             mode
         };
         let answer = match mode {
-            Mode::Ok => "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
-                         Content-Length: 0\r\n\r\n"
-                .to_owned(),
+            Mode::Ok | Mode::OkThenClose => {
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
+                 Content-Length: 0\r\n\r\n"
+                    .to_owned()
+            }
+            Mode::Stall => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc".to_owned(),
             Mode::Status(code, retry_after) => refusal(code, retry_after),
             Mode::RetryAt(ahead) => {
                 let at = httpdate::fmt_http_date(std::time::SystemTime::now() + ahead);
                 refusal(503, Some(&at))
             }
         };
-        if s.write_all(answer.as_bytes()).is_err() {
+        if s.write_all(answer.as_bytes()).is_err() || mode == Mode::OkThenClose {
             return;
         }
     }
@@ -713,6 +723,55 @@ fn https_without_the_ca_is_a_counted_fault() {
         other => panic!("{other:?}"),
     }
     assert_eq!(otlp.stats().dropped, 5);
+}
+
+#[test]
+fn an_idle_connection_the_collector_closed_is_replaced_without_a_failure() {
+    let rx = Receiver::start();
+    rx.set_mode(Mode::OkThenClose);
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .start(&rec)
+        .unwrap();
+    for i in 0..3 {
+        rec.record(&Event::new("k", Severity::Info).message(&format!("e{i}")));
+        otlp.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // the close arrives
+    }
+    let st = otlp.stats();
+    assert_eq!((st.events_sent, st.failed_requests), (3, 0), "{st:?}");
+    assert_eq!(rx.state.lock().unwrap().connections, 3, "one per request");
+    assert!(otlp_fault(&rec).is_none());
+}
+
+#[test]
+fn a_failed_connection_is_not_reused() {
+    let rx = Receiver::start();
+    rx.set_mode(Mode::Stall);
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .request_timeout(Duration::from_millis(200))
+        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .start(&rec)
+        .unwrap();
+    rec.record(&Event::new("k", Severity::Info).message("m"));
+    eventually("the stalled answer to time out", || {
+        otlp_fault(&rec).is_some_and(|f| f.contains("timed out"))
+    });
+    rx.set_mode(Mode::Ok);
+    otlp.flush().unwrap();
+    let st = otlp.stats();
+    assert!(st.failed_requests >= 1, "{st:?}");
+    assert_eq!(st.events_sent, 1);
+    let requests = rx.requests().len();
+    assert_eq!(
+        rx.state.lock().unwrap().connections,
+        requests,
+        "each attempt after a failure on a fresh connection"
+    );
+    assert!(otlp_fault(&rec).is_none());
 }
 
 #[test]
