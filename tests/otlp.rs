@@ -1,23 +1,25 @@
 //! The OTLP exporter against a loopback HTTP receiver that decodes every request body
 //! with the official `opentelemetry-proto` types: every event arrives once with the
 //! right severity and attributes; an outage longer than the ring holds is counted to
-//! the event; batches keep their bounds; a permanent refusal is not retried.
+//! the event; batches keep their bounds; a permanent refusal is not retried; https
+//! works with the CA file and fails, counted, without it.
 //!
 //! The receiver is written here on `std::net` (HTTP/1.1, keep-alive, Content-Length
-//! bodies), independent of the exporter's client.
+//! bodies), independent of the exporter's client; for https, rustls serves a
+//! certificate that rcgen made for the run.
 
 #![cfg(feature = "otlp")]
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flightring::integrations::otlp::{OtlpConfig, OtlpError, OtlpExporter};
-use flightring::{Event, Recorder, Severity};
+use flightring::{Event, HealthStatus, Recorder, Severity};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Av;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -28,8 +30,14 @@ use prost::Message;
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
     Ok,
-    /// This status, with `Retry-After` seconds when given.
-    Status(u16, Option<u64>),
+    /// This status, with this `Retry-After` when given.
+    Status(u16, Option<&'static str>),
+    /// 503 with `Retry-After` the date this far ahead.
+    RetryAt(Duration),
+    /// 200, then close the connection (without saying so).
+    OkThenClose,
+    /// 200 with a body cut short, the connection left open.
+    Stall,
 }
 
 /// One request the receiver decoded.
@@ -52,12 +60,16 @@ struct State {
     requests: Vec<Request>,
     /// Keep only the count of each request's records (for the throughput run).
     count_only: bool,
+    /// Connections accepted.
+    connections: usize,
 }
 
 /// A loopback OTLP/HTTP receiver. `down()` closes the port (connections are refused),
 /// `up()` opens it again at the same address.
 struct Receiver {
     addr: SocketAddr,
+    /// Serves https with this.
+    tls: Option<Arc<rustls::ServerConfig>>,
     state: Arc<Mutex<State>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -65,6 +77,24 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Receiver {
+        Receiver::start_with(None)
+    }
+
+    /// An https receiver serving `cert` (signed by itself) with `key`.
+    fn start_tls(cert: &rcgen::Certificate, key: &rcgen::KeyPair) -> Receiver {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key)
+            .unwrap();
+        Receiver::start_with(Some(Arc::new(config)))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
@@ -73,6 +103,7 @@ impl Receiver {
         }));
         let mut r = Receiver {
             addr,
+            tls,
             state,
             stop: Arc::new(AtomicBool::new(false)),
             thread: None,
@@ -86,13 +117,24 @@ impl Receiver {
         let stop = Arc::new(AtomicBool::new(false));
         self.stop = Arc::clone(&stop);
         let state = Arc::clone(&self.state);
+        let tls = self.tls.clone();
         self.thread = Some(std::thread::spawn(move || {
             let mut conns = Vec::new();
             while !stop.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((s, _)) => {
+                        state.lock().unwrap().connections += 1;
                         let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
-                        conns.push(std::thread::spawn(move || serve_conn(s, &state, &stop)));
+                        s.set_nonblocking(false).unwrap();
+                        s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+                        let tls = tls.clone();
+                        conns.push(std::thread::spawn(move || match tls {
+                            None => serve_conn(s, &state, &stop),
+                            Some(config) => {
+                                let conn = rustls::ServerConnection::new(config).unwrap();
+                                serve_conn(rustls::StreamOwned::new(conn, s), &state, &stop)
+                            }
+                        }));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(2)),
                 }
@@ -105,7 +147,8 @@ impl Receiver {
     }
 
     fn endpoint(&self) -> String {
-        format!("http://{}/v1/logs", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}/v1/logs", self.addr)
     }
 
     fn set_mode(&self, m: Mode) {
@@ -146,8 +189,14 @@ impl Drop for Receiver {
     }
 }
 
-fn serve_conn(mut s: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
-    s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+/// A read timed out (the socket's 20 ms): look at `stop` and read again.
+fn timed_out(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    matches!(e.kind(), WouldBlock | TimedOut | Interrupted)
+}
+
+/// Serves one connection (plain, or TLS over it) until it closes, fails or `stop`.
+fn serve_conn(mut s: impl Read + Write, state: &Mutex<State>, stop: &AtomicBool) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 16 << 10];
     loop {
@@ -162,7 +211,8 @@ fn serve_conn(mut s: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             match s.read(&mut chunk) {
                 Ok(0) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(_) => {}
+                Err(e) if timed_out(&e) => {}
+                Err(_) => return, // e.g. the client refused our certificate
             }
         };
         let head = String::from_utf8(buf[..end].to_vec()).unwrap();
@@ -184,7 +234,8 @@ fn serve_conn(mut s: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
             match s.read(&mut chunk) {
                 Ok(0) => return,
                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                Err(_) => {}
+                Err(e) if timed_out(&e) => {}
+                Err(_) => return, // e.g. the client refused our certificate
             }
         }
         let body: Vec<u8> = buf.drain(..len).collect();
@@ -212,28 +263,37 @@ fn serve_conn(mut s: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
                 service,
                 records,
                 count,
-                accepted: mode == Mode::Ok,
+                accepted: matches!(mode, Mode::Ok | Mode::OkThenClose),
             });
             mode
         };
         let answer = match mode {
-            Mode::Ok => "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
-                         Content-Length: 0\r\n\r\n"
-                .to_owned(),
-            Mode::Status(code, retry_after) => {
-                let extra = retry_after
-                    .map(|s| format!("Retry-After: {s}\r\n"))
-                    .unwrap_or_default();
-                format!(
-                    "HTTP/1.1 {code} Refused\r\n{extra}Content-Type: text/plain\r\n\
-                     Content-Length: 11\r\n\r\nnot today\r\n"
-                )
+            Mode::Ok | Mode::OkThenClose => {
+                "HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n\
+                 Content-Length: 0\r\n\r\n"
+                    .to_owned()
+            }
+            Mode::Stall => "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc".to_owned(),
+            Mode::Status(code, retry_after) => refusal(code, retry_after),
+            Mode::RetryAt(ahead) => {
+                let at = httpdate::fmt_http_date(std::time::SystemTime::now() + ahead);
+                refusal(503, Some(&at))
             }
         };
-        if s.write_all(answer.as_bytes()).is_err() {
+        if s.write_all(answer.as_bytes()).is_err() || mode == Mode::OkThenClose {
             return;
         }
     }
+}
+
+fn refusal(code: u16, retry_after: Option<&str>) -> String {
+    let extra = retry_after
+        .map(|s| format!("Retry-After: {s}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "HTTP/1.1 {code} Refused\r\n{extra}Content-Type: text/plain\r\n\
+         Content-Length: 11\r\n\r\nnot today\r\n"
+    )
 }
 
 fn attr(kvs: &[KeyValue], key: &str) -> Option<Av> {
@@ -539,7 +599,7 @@ fn a_permanent_refusal_is_dropped_counted_and_not_retried() {
 #[test]
 fn retry_after_is_honoured() {
     let rx = Receiver::start();
-    rx.set_mode(Mode::Status(429, Some(1)));
+    rx.set_mode(Mode::Status(429, Some("1")));
     let rec = Recorder::builder().capacity(1024).build().unwrap();
     let otlp = OtlpExporter::builder()
         .endpoint(rx.endpoint())
@@ -555,6 +615,163 @@ fn retry_after_is_honoured() {
     let gap = r[1].at.duration_since(r[0].at);
     assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
     assert_eq!(otlp.stats().events_sent, 1);
+}
+
+#[test]
+fn retry_after_as_a_date_is_honoured() {
+    let rx = Receiver::start();
+    // Two seconds ahead, to the second: a wait of (1 s, 2 s].
+    rx.set_mode(Mode::RetryAt(Duration::from_secs(2)));
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .start(&rec)
+        .unwrap();
+    rec.record(&Event::new("k", Severity::Info).message("m"));
+    eventually("the first attempt", || !rx.requests().is_empty());
+    rx.set_mode(Mode::Ok);
+    otlp.flush().unwrap();
+    let r = rx.requests();
+    assert_eq!(r.len(), 2, "one retry");
+    let gap = r[1].at.duration_since(r[0].at);
+    assert!(gap >= Duration::from_millis(900), "retried after {gap:?}");
+    assert_eq!(otlp.stats().events_sent, 1);
+}
+
+/// A certificate for 127.0.0.1, signed by itself, and its PEM in a file of its own.
+fn self_signed(name: &str) -> (rcgen::CertifiedKey<rcgen::KeyPair>, std::path::PathBuf) {
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let path =
+        std::env::temp_dir().join(format!("flightring-otlp-{}-{name}.pem", std::process::id()));
+    std::fs::write(&path, ck.cert.pem()).unwrap();
+    (ck, path)
+}
+
+#[test]
+fn https_with_the_ca_file_delivers() {
+    let (ck, ca) = self_signed("ca");
+    let rx = Receiver::start_tls(&ck.cert, &ck.signing_key);
+    assert!(rx.endpoint().starts_with("https://127.0.0.1:"));
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .ca_file(&ca)
+        .header("Authorization", "Bearer s3cr3t")
+        .batch(20, Duration::from_millis(20))
+        .start(&rec)
+        .unwrap();
+    for i in 0..50u64 {
+        rec.record(&Event::new("tls", Severity::Warning).message(&format!("e{i}")));
+    }
+    otlp.flush().unwrap();
+    let received = rx.accepted();
+    assert_eq!(received.len(), 50);
+    let unique: std::collections::HashSet<String> = received.iter().map(body).collect();
+    assert_eq!(unique.len(), 50, "each once");
+    let requests = rx.requests();
+    assert!(requests.len() >= 3, "batches of at most 20");
+    assert!(requests
+        .iter()
+        .all(|r| r.headers["authorization"] == "Bearer s3cr3t"));
+    let st = otlp.stats();
+    assert_eq!(
+        (st.events_sent, st.failed_requests, st.dropped, st.lost),
+        (50, 0, 0, 0),
+        "{st:?}"
+    );
+    assert!(otlp_fault(&rec).is_none());
+    otlp.close().unwrap();
+    let _ = std::fs::remove_file(&ca);
+}
+
+#[test]
+fn https_without_the_ca_is_a_counted_fault() {
+    let (ck, ca) = self_signed("unused");
+    let _ = std::fs::remove_file(&ca);
+    let rx = Receiver::start_tls(&ck.cert, &ck.signing_key);
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .shutdown_timeout(Duration::from_millis(300))
+        .start(&rec)
+        .unwrap();
+    for _ in 0..5 {
+        rec.record(&Event::new("tls", Severity::Info).message("m"));
+    }
+    eventually("the handshake failure in health", || {
+        otlp_fault(&rec).is_some_and(|r| r.contains("certificate"))
+    });
+    let health = rec.health();
+    assert_eq!(health.status, HealthStatus::Degraded, "{health:?}");
+    let fault = otlp_fault(&rec).unwrap();
+    assert!(
+        fault.starts_with(&format!("otlp: {}: TLS: ", rx.endpoint())),
+        "names the endpoint and says it is TLS: {fault}"
+    );
+    eventually("retries", || otlp.stats().failed_requests >= 2);
+    let st = otlp.stats();
+    assert_eq!((st.events_sent, st.batches_sent), (0, 0), "{st:?}");
+    assert!(st.last_error.as_deref().is_some_and(|e| e.contains("TLS")));
+    assert!(rx.requests().is_empty(), "no request got through");
+    match otlp.close() {
+        Err(OtlpError::Dropped { events, reason }) => {
+            assert_eq!(events, 5);
+            assert!(reason.contains("TLS"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(otlp.stats().dropped, 5);
+}
+
+#[test]
+fn an_idle_connection_the_collector_closed_is_replaced_without_a_failure() {
+    let rx = Receiver::start();
+    rx.set_mode(Mode::OkThenClose);
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .start(&rec)
+        .unwrap();
+    for i in 0..3 {
+        rec.record(&Event::new("k", Severity::Info).message(&format!("e{i}")));
+        otlp.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(50)); // the close arrives
+    }
+    let st = otlp.stats();
+    assert_eq!((st.events_sent, st.failed_requests), (3, 0), "{st:?}");
+    assert_eq!(rx.state.lock().unwrap().connections, 3, "one per request");
+    assert!(otlp_fault(&rec).is_none());
+}
+
+#[test]
+fn a_failed_connection_is_not_reused() {
+    let rx = Receiver::start();
+    rx.set_mode(Mode::Stall);
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(rx.endpoint())
+        .request_timeout(Duration::from_millis(200))
+        .backoff(Duration::from_millis(10), Duration::from_millis(20))
+        .start(&rec)
+        .unwrap();
+    rec.record(&Event::new("k", Severity::Info).message("m"));
+    eventually("the stalled answer to time out", || {
+        otlp_fault(&rec).is_some_and(|f| f.contains("timed out"))
+    });
+    rx.set_mode(Mode::Ok);
+    otlp.flush().unwrap();
+    let st = otlp.stats();
+    assert!(st.failed_requests >= 1, "{st:?}");
+    assert_eq!(st.events_sent, 1);
+    let requests = rx.requests().len();
+    assert_eq!(
+        rx.state.lock().unwrap().connections,
+        requests,
+        "each attempt after a failure on a fresh connection"
+    );
+    assert!(otlp_fault(&rec).is_none());
 }
 
 #[test]
@@ -604,10 +821,18 @@ fn bad_settings_fail_start() {
     let cases: Vec<(OtlpConfig, &str)> = vec![
         (
             OtlpConfig {
-                endpoint: "https://collector:4318/v1/logs".into(),
+                endpoint: "ftp://collector:4318/v1/logs".into(),
                 ..OtlpConfig::default()
             },
             "endpoint",
+        ),
+        (
+            OtlpConfig {
+                endpoint: "https://collector:4318/v1/logs".into(),
+                ca_file: Some("/nonexistent/flightring-ca.pem".into()),
+                ..OtlpConfig::default()
+            },
+            "ca_file",
         ),
         (
             OtlpConfig {
@@ -624,12 +849,46 @@ fn bad_settings_fail_start() {
             "headers",
         ),
     ];
+    let junk =
+        std::env::temp_dir().join(format!("flightring-otlp-{}-junk.pem", std::process::id()));
+    std::fs::write(
+        &junk,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let no_cert =
+        std::env::temp_dir().join(format!("flightring-otlp-{}-none.pem", std::process::id()));
+    std::fs::write(&no_cert, "not PEM\n").unwrap();
+    let cases = cases
+        .into_iter()
+        .chain([junk.clone(), no_cert.clone()].map(|path| {
+            (
+                OtlpConfig {
+                    endpoint: "https://collector:4318/v1/logs".into(),
+                    ca_file: Some(path),
+                    ..OtlpConfig::default()
+                },
+                "ca_file",
+            )
+        }));
     for (cfg, field) in cases {
         match OtlpExporter::start(&rec, cfg) {
             Err(OtlpError::Config { field: f, .. }) => assert_eq!(f, field),
             other => panic!("{field}: {other:?}"),
         }
     }
+    let _ = std::fs::remove_file(junk);
+    let _ = std::fs::remove_file(no_cert);
+    // An https endpoint is fine, with the public roots or a CA file.
+    let otlp = OtlpExporter::start(
+        &rec,
+        OtlpConfig {
+            endpoint: "https://127.0.0.1:9/v1/logs".into(),
+            ..OtlpConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(otlp.endpoint().starts_with("https://"));
 }
 
 /// A sustained stream reaches the loopback receiver whole (every event sent and

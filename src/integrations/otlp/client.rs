@@ -1,99 +1,99 @@
-//! A small blocking HTTP/1.1 client for one thing: `POST` a protobuf body to the
-//! collector's plain-`http` endpoint and classify the answer.
+//! The exporter's connection to its collector: `POST` a protobuf body with `ureq` (over
+//! `http`, or `https` with rustls) and classify the answer.
 //!
-//! One connection is kept alive between requests. A request that fails on a reused
-//! connection before any byte of the answer arrived (the collector closed the idle
-//! connection) is sent once more on a new connection, as browsers and `hyper` do; a
-//! request that fails on a new connection is a failed attempt. Every step — resolving,
-//! connecting, writing, reading — shares the request's deadline.
+//! One [`ureq::Agent`] per exporter, used by the exporter's thread alone: it keeps one
+//! idle connection, checks that the collector has not closed it before reusing it, and
+//! never returns a connection that failed (or whose answer was not read to its end) to
+//! its pool, so a retry after a failure starts on a fresh connection. Every step —
+//! resolving, connecting, the TLS handshake, writing, reading the answer and its body —
+//! shares the request's deadline. No proxy from the environment, no redirects, no
+//! compression.
 //!
 //! Answers, following the OTLP/HTTP specification: 2xx is success (its body may carry
 //! a partial success); 429, 502, 503 and 504 are retryable, honouring `Retry-After`
-//! (seconds); every other status is permanent. Connection failures and timeouts are
-//! retryable.
+//! (delta-seconds or an HTTP-date, up to [`MAX_RETRY_AFTER`]); every other status is
+//! permanent. Connection failures, TLS failures and timeouts are retryable.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
 
-/// Largest response head (status line and headers) read.
-const MAX_HEAD: usize = 64 << 10;
-/// Largest response body kept; a larger one is skipped and the connection closed.
-const MAX_BODY: usize = 1 << 20;
+use ureq::http::{StatusCode, Uri};
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::Agent;
+
+/// Largest response body kept; a larger one is not read (and its connection closed).
+const MAX_BODY: u64 = 1 << 20;
 /// Longest `Retry-After` honoured.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// A parsed `http://host[:port][/path]` endpoint.
+/// A parsed `http[s]://host[:port][/path]` endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoint {
-    /// Host name or address as written (IPv6 without brackets).
-    host: String,
-    port: u16,
-    /// `host[:port]` for the `Host` header.
-    authority: String,
-    /// Path and query, starting with `/`.
-    path: String,
+    uri: Uri,
 }
 
 impl Endpoint {
-    /// Parses `url`: plain `http` only (run a collector on the host or a TLS-terminating
-    /// proxy for `https`).
+    /// Parses `url`: `http` or `https`, a host, no user information.
     pub(crate) fn parse(url: &str) -> Result<Endpoint, String> {
-        let rest = if let Some(r) = url.strip_prefix("http://") {
-            r
-        } else if url.starts_with("https://") {
-            return Err(
-                "https is not supported: send to a collector (or TLS-terminating \
-                        proxy) reachable over plain http, e.g. one on this host"
-                    .into(),
-            );
-        } else {
-            return Err("must start with http://".into());
-        };
         if url.bytes().any(|b| b.is_ascii_control() || b == b' ') {
             return Err("contains spaces or control characters".into());
         }
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_owned()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_owned()),
-        };
-        if authority.contains('@') {
+        let uri: Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err("must start with http:// or https://".into());
+        }
+        let authority = uri.authority().ok_or("no host")?;
+        if authority.as_str().contains('@') {
             return Err("user information in the URL is not supported: use a header".into());
         }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or("unclosed [ in the host")?;
-            match after {
-                "" => (h, None),
-                p => (h, Some(p.strip_prefix(':').ok_or("junk after ]")?)),
-            }
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (authority, None),
-            }
-        };
-        if host.is_empty() {
+        if authority.host().is_empty() {
             return Err("no host".into());
         }
-        let port = match port {
-            None => 80,
-            Some(p) => p.parse().map_err(|_| format!("bad port `{p}`"))?,
+        let a = authority.as_str();
+        let port = match a.rfind(']') {
+            Some(i) => a[i + 1..].strip_prefix(':'),
+            None => a.rsplit_once(':').map(|(_, p)| p),
         };
-        Ok(Endpoint {
-            host: host.to_owned(),
-            port,
-            authority: authority.to_owned(),
-            path,
-        })
+        if let Some(p) = port.filter(|p| p.parse::<u16>().is_err()) {
+            return Err(format!("bad port `{p}`"));
+        }
+        Ok(Endpoint { uri })
+    }
+
+    fn is_https(&self) -> bool {
+        self.uri.scheme_str() == Some("https")
     }
 }
 
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "http://{}{}", self.authority, self.path)
+        self.uri.fmt(f)
     }
+}
+
+/// Reads the PEM file `path` of CA certificates to trust instead of the public roots.
+/// Every `CERTIFICATE` block must be a certificate usable as a trust anchor, and there
+/// must be at least one.
+pub(crate) fn load_ca_file(path: &Path) -> Result<Vec<Certificate<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut certs = Vec::new();
+    let mut store = rustls::RootCertStore::empty();
+    for item in ureq::tls::parse_pem(&pem) {
+        // Keys and other blocks are not roots.
+        if let PemItem::Certificate(c) =
+            item.map_err(|e| format!("{}: not PEM: {e}", path.display()))?
+        {
+            store
+                .add(rustls::pki_types::CertificateDer::from(c.der()))
+                .map_err(|e| format!("{}: a bad certificate: {e}", path.display()))?;
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate in it", path.display()));
+    }
+    Ok(certs)
 }
 
 /// How one `POST` ended.
@@ -101,7 +101,7 @@ impl fmt::Display for Endpoint {
 pub(crate) enum Outcome {
     /// 2xx; the body (at most [`MAX_BODY`] bytes).
     Accepted { body: Vec<u8> },
-    /// Worth retrying: a connection failure, a timeout, or 429/502/503/504.
+    /// Worth retrying: a connection or TLS failure, a timeout, or 429/502/503/504.
     Retry {
         reason: String,
         retry_after: Option<Duration>,
@@ -114,35 +114,37 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Client {
     endpoint: Endpoint,
-    /// The request head without `Content-Length` and the blank line.
-    head: Vec<u8>,
+    agent: Agent,
+    headers: Vec<(String, String)>,
     timeout: Duration,
-    conn: Option<TcpStream>,
-    /// Response bytes read and not yet consumed.
-    buf: Vec<u8>,
 }
 
 impl Client {
-    pub(crate) fn new(endpoint: Endpoint, headers: &[(String, String)], timeout: Duration) -> Self {
-        let mut head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-protobuf\r\n\
-             User-Agent: flightring/{}\r\n",
-            endpoint.path,
-            endpoint.authority,
-            env!("CARGO_PKG_VERSION")
-        );
-        for (k, v) in headers {
-            head.push_str(k);
-            head.push_str(": ");
-            head.push_str(v);
-            head.push_str("\r\n");
-        }
+    /// `ca`: the roots to trust for `https` instead of the public (Mozilla) ones.
+    pub(crate) fn new(
+        endpoint: Endpoint,
+        headers: &[(String, String)],
+        timeout: Duration,
+        ca: Option<Vec<Certificate<'static>>>,
+    ) -> Self {
+        let roots = ca.map_or(RootCerts::WebPki, RootCerts::from);
+        let agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .https_only(endpoint.is_https())
+            .proxy(None)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .max_idle_connections(1)
+            .max_idle_connections_per_host(1)
+            .user_agent(concat!("flightring/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build()
+            .new_agent();
         Client {
             endpoint,
-            head: head.into_bytes(),
+            agent,
+            headers: headers.to_vec(),
             timeout,
-            conn: None,
-            buf: Vec::new(),
         }
     }
 
@@ -152,317 +154,104 @@ impl Client {
 
     /// Sends `body`; gives up at the request timeout or at `limit`, whichever is first.
     pub(crate) fn post(&mut self, body: &[u8], limit: Option<Instant>) -> Outcome {
-        let mut deadline = Instant::now() + self.timeout;
-        if let Some(l) = limit {
-            deadline = deadline.min(l);
+        let timeout = limit.map_or(self.timeout, |l| {
+            self.timeout
+                .min(l.saturating_duration_since(Instant::now()))
+        });
+        if timeout.is_zero() {
+            return retry(TIMED_OUT.to_owned());
         }
-        let reused = self.conn.is_some();
-        match self.exchange(body, deadline) {
-            Err(Failed {
-                answered: false, ..
-            }) if reused => {
-                // The idle connection was closed by the other side: once more, fresh.
-                self.conn = None;
-                self.exchange(body, deadline)
-            }
-            r => r,
+        let mut request = self
+            .agent
+            .post(self.endpoint.uri.clone())
+            .header("Content-Type", "application/x-protobuf");
+        for (k, v) in &self.headers {
+            request = request.header(k, v);
         }
-        .unwrap_or_else(|f| {
-            self.conn = None;
-            Outcome::Retry {
-                reason: f.error.to_string(),
-                retry_after: None,
-            }
-        })
-    }
-
-    fn exchange(&mut self, body: &[u8], deadline: Instant) -> Result<Outcome, Failed> {
-        let before = |error| Failed {
-            error,
-            answered: false,
+        let sent = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body);
+        let mut response = match sent {
+            Ok(r) => r,
+            Err(e) => return retry(describe(e)),
         };
-        if self.conn.is_none() {
-            self.conn = Some(connect(&self.endpoint, deadline).map_err(before)?);
-            self.buf.clear();
-        }
-        let mut request = Vec::with_capacity(self.head.len() + 32);
-        request.extend_from_slice(&self.head);
-        request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-        let conn = self.conn.as_mut().ok_or_else(|| before(closed()))?;
-        write_all(conn, &request, deadline).map_err(before)?;
-        write_all(conn, body, deadline).map_err(before)?;
-        loop {
-            let head = read_head(conn, &mut self.buf, deadline)?;
-            let (body, reusable) =
-                read_body(conn, &mut self.buf, &head, deadline).map_err(|error| Failed {
-                    error,
-                    answered: true,
-                })?;
-            if head.status < 200 {
-                continue; // 100 Continue and other interim answers
-            }
-            if head.close || !reusable {
-                self.conn = None;
-            }
-            return Ok(classify(&head, body));
-        }
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let body = match response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+        {
+            Ok(b) => b,
+            Err(ureq::Error::BodyExceedsLimit(_)) => Vec::new(),
+            // The collector began answering: it may have the batch (at least once).
+            Err(e) => return retry(describe(e)),
+        };
+        classify(status, retry_after, &body)
     }
 }
 
-struct Failed {
-    error: io::Error,
-    /// Some of the answer had arrived: the collector saw the request.
-    answered: bool,
-}
+const TIMED_OUT: &str = "request timed out";
 
-fn closed() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::UnexpectedEof,
-        "connection closed by the collector",
-    )
-}
-
-fn timed_out() -> io::Error {
-    io::Error::new(io::ErrorKind::TimedOut, "request timed out")
-}
-
-fn remaining(deadline: Instant) -> io::Result<Duration> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err(timed_out())
-    } else {
-        Ok(left)
+fn retry(reason: String) -> Outcome {
+    Outcome::Retry {
+        reason,
+        retry_after: None,
     }
 }
 
-fn connect(ep: &Endpoint, deadline: Instant) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = (ep.host.as_str(), ep.port).to_socket_addrs()?.collect();
-    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-    for addr in addrs {
-        match TcpStream::connect_timeout(&addr, remaining(deadline)?) {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) => last = e,
+/// What failed, briefly.
+fn describe(e: ureq::Error) -> String {
+    match e {
+        ureq::Error::Timeout(_) => TIMED_OUT.to_owned(),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => TIMED_OUT.to_owned(),
+        // A failed handshake comes as an I/O error from the TLS stream.
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => {
+            format!("TLS: {e}")
         }
-    }
-    Err(last)
-}
-
-fn write_all(s: &mut TcpStream, mut b: &[u8], deadline: Instant) -> io::Result<()> {
-    while !b.is_empty() {
-        s.set_write_timeout(Some(remaining(deadline)?))?;
-        match s.write(b) {
-            Ok(0) => return Err(closed()),
-            Ok(n) => b = &b[n..],
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(deadline_error(e)),
-        }
-    }
-    Ok(())
-}
-
-/// Reads more into `buf`; `Ok(0)` at end of stream.
-fn fill(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> io::Result<usize> {
-    let mut chunk = [0u8; 8192];
-    loop {
-        s.set_read_timeout(Some(remaining(deadline)?))?;
-        match s.read(&mut chunk) {
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                return Ok(n);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(deadline_error(e)),
-        }
+        ureq::Error::Io(e) => e.to_string(),
+        ureq::Error::Rustls(e) => format!("TLS: {e}"),
+        e => e.to_string(),
     }
 }
 
-/// A socket timeout reads as `WouldBlock` on Unix: say what it is.
-fn deadline_error(e: io::Error) -> io::Error {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => timed_out(),
-        _ => e,
-    }
-}
-
-/// The parts of a response head the exporter uses.
-#[derive(Debug, Default)]
-struct Head {
-    status: u16,
-    reason: String,
-    content_length: Option<usize>,
-    chunked: bool,
-    close: bool,
-    retry_after: Option<Duration>,
-}
-
-fn read_head(s: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Result<Head, Failed> {
-    let end = loop {
-        if let Some(i) = find(buf, b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > MAX_HEAD {
-            return Err(Failed {
-                error: io::Error::new(io::ErrorKind::InvalidData, "response head too large"),
-                answered: true,
-            });
-        }
-        let answered = !buf.is_empty();
-        match fill(s, buf, deadline) {
-            Ok(0) => {
-                return Err(Failed {
-                    error: closed(),
-                    answered,
-                })
-            }
-            Ok(_) => {}
-            Err(error) => return Err(Failed { error, answered }),
-        }
-    };
-    let text = String::from_utf8_lossy(&buf[..end]).into_owned();
-    buf.drain(..end + 4);
-    parse_head(&text).ok_or_else(|| Failed {
-        error: io::Error::new(io::ErrorKind::InvalidData, "malformed response head"),
-        answered: true,
-    })
-}
-
-fn parse_head(text: &str) -> Option<Head> {
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next()?;
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/1.") {
+/// A `Retry-After` value: delta-seconds, or an HTTP-date (a past one is zero), capped
+/// at [`MAX_RETRY_AFTER`]; `None` for anything else.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    let wait = if value.is_empty() {
         return None;
-    }
-    let mut head = Head {
-        status: parts.next()?.parse().ok()?,
-        reason: parts.next().unwrap_or("").to_owned(),
-        close: version == "HTTP/1.0",
-        ..Head::default()
+    } else if value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for a u64 is as long as can be.
+        Duration::from_secs(value.parse().unwrap_or(u64::MAX))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
     };
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+fn classify(status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+    if status.is_success() {
+        return Outcome::Accepted {
+            body: body.to_vec(),
         };
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "content-length" => head.content_length = Some(value.parse().ok()?),
-            "transfer-encoding" => head.chunked = value.to_ascii_lowercase().contains("chunked"),
-            "connection" => {
-                let v = value.to_ascii_lowercase();
-                head.close = v.contains("close") || (head.close && !v.contains("keep-alive"));
-            }
-            "retry-after" => {
-                head.retry_after = value
-                    .parse::<u64>()
-                    .ok()
-                    .map(|s| Duration::from_secs(s).min(MAX_RETRY_AFTER));
-            }
-            _ => {}
-        }
     }
-    Some(head)
-}
-
-/// Reads the body; the flag says whether the connection can be reused (not when the
-/// body was too large to keep, nor when the end of the connection delimited it).
-fn read_body(
-    s: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    head: &Head,
-    deadline: Instant,
-) -> io::Result<(Vec<u8>, bool)> {
-    if head.status < 200 || head.status == 204 || head.status == 304 {
-        return Ok((Vec::new(), true));
-    }
-    if head.chunked {
-        return read_chunked(s, buf, deadline);
-    }
-    match head.content_length {
-        Some(n) if n > MAX_BODY => Ok((Vec::new(), false)),
-        Some(n) => {
-            while buf.len() < n {
-                if fill(s, buf, deadline)? == 0 {
-                    return Err(closed());
-                }
-            }
-            Ok((buf.drain(..n).collect(), true))
-        }
-        None => {
-            while buf.len() <= MAX_BODY && fill(s, buf, deadline)? > 0 {}
-            let mut body = std::mem::take(buf);
-            body.truncate(MAX_BODY);
-            Ok((body, false))
-        }
-    }
-}
-
-fn read_chunked(
-    s: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    deadline: Instant,
-) -> io::Result<(Vec<u8>, bool)> {
-    let bad = || io::Error::new(io::ErrorKind::InvalidData, "malformed chunked body");
-    let mut body = Vec::new();
-    loop {
-        let line_end = loop {
-            if let Some(i) = find(buf, b"\r\n") {
-                break i;
-            }
-            if buf.len() > 1024 || fill(s, buf, deadline)? == 0 {
-                return Err(bad());
-            }
-        };
-        let line = std::str::from_utf8(&buf[..line_end]).map_err(|_| bad())?;
-        let size_hex = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_hex, 16).map_err(|_| bad())?;
-        buf.drain(..line_end + 2);
-        if size == 0 {
-            // Trailers, up to the blank line.
-            loop {
-                if let Some(i) = find(buf, b"\r\n") {
-                    buf.drain(..i + 2);
-                    if i == 0 {
-                        return Ok((body, true));
-                    }
-                } else if fill(s, buf, deadline)? == 0 {
-                    return Err(bad());
-                }
-            }
-        }
-        if body.len() + size > MAX_BODY {
-            return Ok((body, false));
-        }
-        while buf.len() < size + 2 {
-            if fill(s, buf, deadline)? == 0 {
-                return Err(closed());
-            }
-        }
-        body.extend_from_slice(&buf[..size]);
-        buf.drain(..size + 2);
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-fn classify(head: &Head, body: Vec<u8>) -> Outcome {
-    let status = head.status;
-    if (200..300).contains(&status) {
-        return Outcome::Accepted { body };
-    }
-    let mut reason = format!("HTTP {status}");
-    if !head.reason.is_empty() {
+    let mut reason = format!("HTTP {}", status.as_u16());
+    if let Some(r) = status.canonical_reason() {
         reason.push(' ');
-        reason.push_str(&head.reason);
+        reason.push_str(r);
     }
     // A collector explains a refusal in a `google.rpc.Status` (protobuf) or text; keep
     // what is printable of it, briefly.
-    let text: String = String::from_utf8_lossy(&body)
+    let text: String = String::from_utf8_lossy(body)
         .chars()
         .filter(|c| !c.is_control())
         .take(200)
@@ -472,12 +261,12 @@ fn classify(head: &Head, body: Vec<u8>) -> Outcome {
         reason.push_str(": ");
         reason.push_str(text);
     }
-    match status {
+    match status.as_u16() {
         429 | 502 | 503 | 504 => Outcome::Retry {
             reason,
-            retry_after: head.retry_after,
+            retry_after,
         },
-        _ => Outcome::Rejected { status, reason },
+        status => Outcome::Rejected { status, reason },
     }
 }
 
@@ -487,27 +276,29 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        let e = Endpoint::parse("http://127.0.0.1:4318/v1/logs").unwrap();
-        assert_eq!(
-            (e.host.as_str(), e.port, e.path.as_str()),
-            ("127.0.0.1", 4318, "/v1/logs")
-        );
-        assert_eq!(e.to_string(), "http://127.0.0.1:4318/v1/logs");
-        let e = Endpoint::parse("http://collector").unwrap();
-        assert_eq!(
-            (e.host.as_str(), e.port, e.path.as_str()),
-            ("collector", 80, "/")
-        );
-        let e = Endpoint::parse("http://[::1]:4318/v1/logs?x=1").unwrap();
-        assert_eq!(
-            (e.host.as_str(), e.port, e.authority.as_str()),
-            ("::1", 4318, "[::1]:4318")
-        );
-        let e = Endpoint::parse("http://h?x").unwrap();
-        assert_eq!(e.path, "/?x");
+        for (url, shown) in [
+            (
+                "http://127.0.0.1:4318/v1/logs",
+                "http://127.0.0.1:4318/v1/logs",
+            ),
+            ("http://collector", "http://collector/"),
+            (
+                "https://collector:4318/v1/logs",
+                "https://collector:4318/v1/logs",
+            ),
+            (
+                "http://[::1]:4318/v1/logs?x=1",
+                "http://[::1]:4318/v1/logs?x=1",
+            ),
+            ("http://h?x", "http://h/?x"),
+        ] {
+            let e = Endpoint::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(e.to_string(), shown);
+            assert_eq!(e.is_https(), url.starts_with("https:"));
+        }
         for bad in [
-            "https://h/v1/logs",
             "ftp://h",
+            "127.0.0.1:4318/v1/logs",
             "http://:80/",
             "http://h:port/",
             "http://h:99999/",
@@ -520,55 +311,110 @@ mod tests {
     }
 
     #[test]
-    fn heads() {
-        let h = parse_head(
-            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7\r\ncontent-length: 3\r\n\
-             Connection: close",
-        )
-        .unwrap();
-        assert_eq!((h.status, h.reason.as_str()), (503, "Service Unavailable"));
-        assert_eq!(h.retry_after, Some(Duration::from_secs(7)));
+    fn retry_after_in_seconds() {
+        let now = SystemTime::now();
+        let p = |v| parse_retry_after(v, now);
+        assert_eq!(p("7"), Some(Duration::from_secs(7)));
+        assert_eq!(p(" 0 "), Some(Duration::ZERO));
+        assert_eq!(p("301"), Some(MAX_RETRY_AFTER), "capped");
+        assert_eq!(p("99999999999999999999999"), Some(MAX_RETRY_AFTER));
+    }
+
+    #[test]
+    fn retry_after_as_a_date() {
+        // Sun, 06 Nov 1994 08:49:37 GMT, the example of RFC 9110.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let p = |v| parse_retry_after(v, now);
         assert_eq!(
-            (h.content_length, h.close, h.chunked),
-            (Some(3), true, false)
+            p("Sun, 06 Nov 1994 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
         );
-        let h = parse_head("HTTP/1.0 200 OK\r\nConnection: keep-alive").unwrap();
-        assert!(!h.close);
-        assert!(parse_head("HTTP/1.0 200 OK").unwrap().close);
-        assert!(parse_head("SSH-2.0").is_none());
-        assert!(parse_head("HTTP/1.1 abc").is_none());
-        let h = parse_head("HTTP/1.1 429 Too Many\r\nRetry-After: Wed, 21 Oct 2015").unwrap();
-        assert_eq!(h.retry_after, None, "dates fall back to the backoff");
+        // The obsolete forms RFC 9110 says to accept.
+        assert_eq!(
+            p("Sunday, 06-Nov-94 08:50:07 GMT"),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(p("Sun Nov  6 08:50:07 1994"), Some(Duration::from_secs(30)));
+        assert_eq!(
+            p("Sun, 06 Nov 1994 08:49:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        assert_eq!(
+            p("Mon, 07 Nov 1994 08:49:37 GMT"),
+            Some(MAX_RETRY_AFTER),
+            "a day on: capped"
+        );
+    }
+
+    #[test]
+    fn retry_after_garbage_is_ignored() {
+        let now = SystemTime::now();
+        for v in [
+            "",
+            "  ",
+            "-5",
+            "1.5",
+            "7s",
+            "soon",
+            "Wed, 21 Oct 2015",
+            "Sun, 06 Nov 1994 25:00:00 GMT",
+        ] {
+            assert_eq!(parse_retry_after(v, now), None, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn ca_files() {
+        let dir = std::env::temp_dir().join(format!("flightring-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let missing = dir.join("missing.pem");
+        assert!(load_ca_file(&missing).unwrap_err().contains("cannot read"));
+        let empty = write("empty.pem", "");
+        assert!(load_ca_file(&empty)
+            .unwrap_err()
+            .contains("no PEM certificate"));
+        let text = write("text.pem", "not a certificate at all\n");
+        assert!(load_ca_file(&text)
+            .unwrap_err()
+            .contains("no PEM certificate"));
+        let junk = write(
+            "junk.pem",
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        assert!(
+            load_ca_file(&junk).unwrap_err().contains("bad certificate"),
+            "{:?}",
+            load_ca_file(&junk)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn classification() {
-        let head = |status| Head {
-            status,
-            ..Head::default()
-        };
-        assert!(matches!(
-            classify(&head(200), vec![]),
-            Outcome::Accepted { .. }
-        ));
-        assert!(matches!(
-            classify(&head(204), vec![]),
-            Outcome::Accepted { .. }
-        ));
+        let c = |s: u16, body: &[u8]| classify(StatusCode::from_u16(s).unwrap(), None, body);
+        assert!(matches!(c(200, b""), Outcome::Accepted { .. }));
+        assert!(matches!(c(204, b""), Outcome::Accepted { .. }));
         for s in [429, 502, 503, 504] {
-            assert!(
-                matches!(classify(&head(s), vec![]), Outcome::Retry { .. }),
-                "{s}"
-            );
+            assert!(matches!(c(s, b""), Outcome::Retry { .. }), "{s}");
         }
-        for s in [400, 401, 404, 413, 500] {
-            assert!(
-                matches!(classify(&head(s), vec![]), Outcome::Rejected { .. }),
-                "{s}"
-            );
+        for s in [301, 400, 401, 404, 413, 500] {
+            assert!(matches!(c(s, b""), Outcome::Rejected { .. }), "{s}");
         }
-        match classify(&head(400), b"bad\x00 data\n".to_vec()) {
-            Outcome::Rejected { reason, .. } => assert_eq!(reason, "HTTP 400: bad data"),
+        match c(400, b"bad\x00 data\n") {
+            Outcome::Rejected { reason, .. } => {
+                assert_eq!(reason, "HTTP 400 Bad Request: bad data")
+            }
+            o => panic!("{o:?}"),
+        }
+        let wait = Some(Duration::from_secs(3));
+        match classify(StatusCode::from_u16(503).unwrap(), wait, b"") {
+            Outcome::Retry { retry_after, .. } => assert_eq!(retry_after, wait),
             o => panic!("{o:?}"),
         }
     }

@@ -1,11 +1,13 @@
 //! [`OtlpConfig`], its builder [`OtlpBuilder`], and [`OtlpError`].
 
 use std::io;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::model::event::{FieldValue, Value};
 
-use super::client::Endpoint;
+use super::client::{load_ca_file, Endpoint};
+use ureq::tls::Certificate;
 
 /// The default endpoint: an OpenTelemetry collector's OTLP/HTTP logs receiver on this
 /// host.
@@ -15,9 +17,14 @@ pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:4318/v1/logs";
 /// the fields and pass it to [`OtlpExporter::start`](super::OtlpExporter::start).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtlpConfig {
-    /// Where to `POST` the logs: `http://host[:port]/path`. Plain `http` only. Default
+    /// Where to `POST` the logs: `http://host[:port]/path` or `https://…`. Default
     /// [`DEFAULT_ENDPOINT`].
     pub endpoint: String,
+    /// A PEM file of CA certificates to verify an `https` collector with, for one whose
+    /// certificate a private CA signed (or a self-signed one). They replace the public
+    /// (Mozilla) roots built in, as `OTEL_EXPORTER_OTLP_CERTIFICATE` does in the
+    /// OpenTelemetry SDKs. Read once, at start. Default `None`: the public roots.
+    pub ca_file: Option<PathBuf>,
     /// The resource attribute `service.name`. Default `"unknown_service"` (as the
     /// OpenTelemetry SDKs name a service nobody named).
     pub service_name: String,
@@ -50,6 +57,7 @@ impl Default for OtlpConfig {
     fn default() -> Self {
         OtlpConfig {
             endpoint: DEFAULT_ENDPOINT.to_owned(),
+            ca_file: None,
             service_name: "unknown_service".to_owned(),
             resource_attributes: Vec::new(),
             headers: Vec::new(),
@@ -65,8 +73,10 @@ impl Default for OtlpConfig {
 }
 
 impl OtlpConfig {
-    /// Checks the settings; returns the parsed endpoint.
-    pub(crate) fn validate(&self) -> Result<Endpoint, OtlpError> {
+    /// Checks the settings; returns the parsed endpoint and the CA file's certificates.
+    pub(crate) fn validate(
+        &self,
+    ) -> Result<(Endpoint, Option<Vec<Certificate<'static>>>), OtlpError> {
         let bad = |field, reason: &str| {
             Err(OtlpError::Config {
                 field,
@@ -114,7 +124,14 @@ impl OtlpConfig {
                 );
             }
         }
-        Ok(endpoint)
+        let ca = match &self.ca_file {
+            Some(path) => Some(load_ca_file(path).map_err(|reason| OtlpError::Config {
+                field: "ca_file",
+                reason,
+            })?),
+            None => None,
+        };
+        Ok((endpoint, ca))
     }
 }
 
@@ -128,6 +145,12 @@ impl OtlpBuilder {
     /// [`OtlpConfig::endpoint`].
     pub fn endpoint(mut self, url: impl Into<String>) -> Self {
         self.cfg.endpoint = url.into();
+        self
+    }
+
+    /// [`OtlpConfig::ca_file`]: trust the CA certificates in this PEM file for `https`.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.cfg.ca_file = Some(path.into());
         self
     }
 

@@ -129,8 +129,8 @@ impl OtlpExporter {
     /// on. Nothing is sent yet: an unreachable collector shows up later, in
     /// [`OtlpExporter::stats`] and the recorder's health.
     ///
-    /// Fails with [`OtlpError::Config`] for a malformed endpoint (or an `https` one),
-    /// header or a setting out of range.
+    /// Fails with [`OtlpError::Config`] for a malformed endpoint, header, a CA file that
+    /// cannot be read or holds no usable certificate, or a setting out of range.
     pub fn start(rec: &Recorder, cfg: OtlpConfig) -> Result<OtlpExporter, OtlpError> {
         OtlpExporter::start_with_cursor(rec.cursor(), cfg)
     }
@@ -143,14 +143,14 @@ impl OtlpExporter {
     /// Like [`OtlpExporter::start`], following `cursor` (and its recorder) from where
     /// it is.
     pub fn start_with_cursor(cursor: Cursor, cfg: OtlpConfig) -> Result<OtlpExporter, OtlpError> {
-        let endpoint = cfg.validate()?;
+        let (endpoint, ca) = cfg.validate()?;
         let shared = Shared::new();
         let rec = cursor.recorder().clone();
         let config = rec.config();
         let per_shard = (config.capacity / config.shards.max(1)).max(1) as f64;
         let now = Instant::now();
         let worker = Worker {
-            client: Client::new(endpoint, &cfg.headers, cfg.request_timeout),
+            client: Client::new(endpoint, &cfg.headers, cfg.request_timeout, ca),
             encoder: RequestEncoder::new(&cfg.service_name, &cfg.resource_attributes),
             rec,
             cursor,

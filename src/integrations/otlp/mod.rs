@@ -27,6 +27,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! For a collector behind TLS, give an `https://` endpoint; when a private CA signed
+//! its certificate, name that CA's PEM file too:
+//!
+//! ```no_run
+//! # use flightring::integrations::otlp::OtlpExporter;
+//! # let rec = flightring::Recorder::builder().build()?;
+//! let otlp = OtlpExporter::builder()
+//!     .endpoint("https://collector.internal:4318/v1/logs")
+//!     .ca_file("/etc/flightring/collector-ca.pem") // default: the public roots
+//!     .start(&rec)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Mapping
 //!
 //! One request per batch: an `ExportLogsServiceRequest` with one `ResourceLogs` (the
@@ -58,16 +71,19 @@
 //! event has waited `max_delay` (default 1 s) since it was read, while a
 //! [`OtlpExporter::flush`] waits and during [`OtlpExporter::close`]. No request carries
 //! more than `max_batch` log records. Requests go one at a time over one kept-alive
-//! connection, with `Content-Type: application/x-protobuf`; each one has
-//! `request_timeout` (default 10 s) for connecting, sending and reading the answer.
+//! connection (sent with [`ureq`](https://docs.rs/ureq), from the exporter's thread
+//! only), with `Content-Type: application/x-protobuf`; each one has `request_timeout`
+//! (default 10 s) for connecting, the TLS handshake, sending and reading the answer.
+//! No proxy is taken from the environment and redirects are not followed (a 3xx is a
+//! refusal).
 //!
 //! # Retries
 //!
 //! As the OTLP/HTTP specification says: a 2xx answer is success; 429, 502, 503, 504, a
-//! connection failure or a timeout are retried, the same batch, after a backoff that
+//! connection or TLS failure or a timeout are retried, the same batch, after a backoff that
 //! starts at `backoff_initial` (100 ms) and doubles up to `backoff_max` (10 s), drawn
 //! from its upper half when `jitter` is on, and at least the `Retry-After` the
-//! collector asked for (in seconds, up to 5 minutes); any other status (400, 401, 413,
+//! collector asked for (delta-seconds or an HTTP-date, up to 5 minutes); any other status (400, 401, 413,
 //! 500…) is permanent: that batch is dropped, counted, and the next one goes on. A
 //! success resets the backoff. A 2xx whose body reports a partial success counts the
 //! records the collector says it rejected as dropped.
@@ -79,8 +95,9 @@
 //!
 //! Delivery is at least once in one corner: when the connection fails after the
 //! collector began answering (so it may have taken the batch), the batch is retried.
-//! An idle kept-alive connection the collector closed is reconnected without counting
-//! a failure.
+//! An idle kept-alive connection is checked before it is reused, so one the collector
+//! closed is replaced without counting a failure; a connection that failed is never
+//! reused, so each retry starts on a fresh one.
 //!
 //! # Loss accounting
 //!
@@ -103,9 +120,10 @@
 //!
 //! A failed request sets the recorder's fault `"otlp"`, so
 //! [`Recorder::health`](crate::Recorder::health) is Degraded with the reason
-//! `"otlp: http://…/v1/logs: <what failed>"` (and `last_error` keeps it); the next
-//! accepted request clears it. A setting that is wrong — a malformed endpoint, an
-//! `https` one, a header with a line break, a zero batch — fails
+//! `"otlp: http://…/v1/logs: <what failed>"` (and `last_error` keeps it; a failed
+//! handshake reads `"TLS: invalid peer certificate: …"`); the next accepted request
+//! clears it. A setting that is wrong — a malformed endpoint, a CA file that cannot be
+//! read or holds no usable certificate, a header with a line break, a zero batch — fails
 //! [`OtlpExporter::start`] with [`OtlpError::Config`]. An unreachable collector does not
 //! fail `start`: it is a fault like any later outage.
 //!
@@ -119,11 +137,11 @@
 //!   request body.
 //! - `close()` and drop send what was recorded before them, for at most
 //!   `shutdown_timeout` (default 5 s), then stop the thread.
-//! - Plain `http` only: no TLS in this crate. Run a collector (or agent) on the host or
-//!   beside it, which is OpenTelemetry's usual deployment, and let it forward over TLS.
-//! - No dependency beyond the core's: the protobuf is written by hand and the HTTP/1.1
-//!   client is built on `std::net`.
-//!   Requests are not compressed.
+//! - `http` or `https` (rustls with the ring provider; the public roots of
+//!   `webpki-roots` built in, or the certificates of `ca_file` instead). No client
+//!   certificates.
+//! - Dependencies: `ureq` (with rustls) and `httpdate`; the protobuf is written by hand
+//!   (checked against the official types in the tests). Requests are not compressed.
 
 mod client;
 mod config;
