@@ -75,6 +75,8 @@ pub mod http;
     feature = "otlp"
 ))]
 pub mod integrations;
+pub mod recording;
+pub mod replay;
 mod settings;
 
 pub use crate::core::codec::CodecError;
