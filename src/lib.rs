@@ -66,6 +66,8 @@ mod runtime;
 
 pub mod exporter;
 mod flight;
+#[cfg(feature = "hdr")]
+pub mod hdr;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(any(

@@ -30,6 +30,17 @@ pub trait Target {
     }
 }
 
+/// A target borrowed mutably (so the caller keeps it after the replay).
+impl<T: Target + ?Sized> Target for &mut T {
+    fn event(&mut self, ev: &Replayed<'_>) {
+        (**self).event(ev)
+    }
+
+    fn gap(&mut self, lost: u64, offset: Duration) {
+        (**self).gap(lost, offset)
+    }
+}
+
 /// Re-records each event with its original kind, severity, peer, message and fields
 /// (its timestamp is the time of the replay). A gap is recorded as a `replay_gap`
 /// event (Warning) with a `lost` field, so the loss shows in the target too.
