@@ -37,6 +37,7 @@
 //! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
 //! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
 //! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `integrations::otlp::OtlpExporter` (`otlp`), `http` (`http`) |
+//! | recordings, replay | [`recording::Recording`] (opens every file we write and the seed recorder's), [`Recorder::start_recording`], [`recording::Filter`], [`replay::Replayer`]; the `flightring` binary (feature `cli`); `hdr`: HdrHistogram V2 interchange (feature `hdr`) |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
