@@ -39,6 +39,7 @@
 //! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `integrations::otlp::OtlpExporter` (`otlp`), `http` (`http`) |
 //! | missed blocks (feature `monitor`) | `monitor::BlockMonitor`: gaps, duplicates, out-of-order, reorgs, delays, recovery, streaks, CSV / JSON Lines |
 //! | alerts (feature `alerts`) | `alert::AlertManager`: console, rotated file, webhook, Slack, Discord, SMTP; background delivery, retries, throttling |
+//! | recordings, replay | [`recording::Recording`] (opens every file we write and the seed recorder's), [`Recorder::start_recording`], [`recording::Filter`], [`replay::Replayer`]; the `flightring` binary (feature `cli`); `hdr`: HdrHistogram V2 interchange (feature `hdr`) |
 //! | export and load | [`Recorder::export_json`], [`Recorder::write_jsonl`], [`Snapshot::from_json`], [`read_jsonl`] |
 //!
 //! The design — the slot protocol, the loss accounting, the clock — is described in
@@ -69,6 +70,8 @@ mod runtime;
 
 pub mod exporter;
 mod flight;
+#[cfg(feature = "hdr")]
+pub mod hdr;
 #[cfg(feature = "http")]
 pub mod http;
 #[cfg(any(
@@ -78,6 +81,8 @@ pub mod http;
     feature = "otlp"
 ))]
 pub mod integrations;
+pub mod recording;
+pub mod replay;
 mod settings;
 
 // The relay operator's half: built on the public API above, imported by nothing else.
