@@ -8,13 +8,14 @@
 //! and serialised straight into a buffered writer, so exporting a million events never
 //! holds a million owned records.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufWriter, Write};
 
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::model::config::Config;
-use crate::model::event::{EventRecord, FieldValue};
+use crate::model::event::EventRecord;
 use crate::model::Timestamp;
 use crate::read::decode::RecordRef;
 use crate::read::health::Health;
@@ -110,13 +111,13 @@ impl ImportError {
     }
 }
 
-struct FieldsSer<'a>(&'a [(&'a str, FieldValue<'a>)]);
+struct FieldsSer<'a>(&'a RecordRef<'a>);
 
 impl Serialize for FieldsSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+        let mut m = s.serialize_map(Some(self.0.decoded.fields().len()))?;
+        for (k, v) in self.0.fields() {
+            m.serialize_entry(k, &v.as_field())?;
         }
         m.end()
     }
@@ -133,11 +134,11 @@ impl Serialize for RecordRef<'_> {
         st.serialize_field("timestamp", &self.timestamp)?;
         st.serialize_field("severity", &d.severity)?;
         st.serialize_field("event_type", self.kind)?;
-        if let Some(p) = d.peer {
-            st.serialize_field("peer_id", p)?;
+        if let Some(p) = self.peer() {
+            st.serialize_field("peer_id", &*p)?;
         }
-        st.serialize_field("message", d.message)?;
-        st.serialize_field("metadata", &FieldsSer(d.fields()))?;
+        st.serialize_field("message", &*self.message())?;
+        st.serialize_field("metadata", &FieldsSer(self))?;
         if truncated {
             st.serialize_field("truncated", &true)?;
         }
@@ -218,20 +219,28 @@ pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportErr
         let (id, ts, severity, kind, peer, message, truncated) = match item {
             Item::Ref(r) => {
                 let d = &r.decoded;
-                serde_json::to_writer(&mut meta, &FieldsSer(d.fields()))?;
+                serde_json::to_writer(&mut meta, &FieldsSer(r))?;
                 let t = d.header.truncated();
-                (r.id, r.timestamp, d.severity, r.kind, d.peer, d.message, t)
+                (
+                    r.id,
+                    r.timestamp,
+                    d.severity,
+                    r.kind,
+                    r.peer(),
+                    r.message(),
+                    t,
+                )
             }
             Item::Owned(e) => {
                 serde_json::to_writer(&mut meta, &e.metadata)?;
-                let (kind, peer) = (e.kind.as_str(), e.peer.as_deref());
+                let (kind, peer) = (e.kind.as_str(), e.peer.as_deref().map(Cow::Borrowed));
                 (
                     e.id,
                     e.timestamp,
                     e.severity,
                     kind,
                     peer,
-                    e.message.as_str(),
+                    Cow::Borrowed(e.message.as_str()),
                     e.truncated,
                 )
             }
@@ -239,7 +248,7 @@ pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportErr
         write!(bw, "{id},{ts},{},", severity.as_str())?;
         csv_field(&mut bw, kind.as_bytes())?;
         bw.write_all(b",")?;
-        csv_field(&mut bw, peer.unwrap_or("").as_bytes())?;
+        csv_field(&mut bw, peer.as_deref().unwrap_or("").as_bytes())?;
         bw.write_all(b",")?;
         csv_field(&mut bw, message.as_bytes())?;
         bw.write_all(b",")?;

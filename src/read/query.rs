@@ -9,6 +9,7 @@
 
 use crate::core::codec::{self, Header};
 use crate::core::interner::NO_ID;
+use crate::core::redact::Redactor;
 use crate::core::Core;
 use crate::model::event::EventRecord;
 use crate::model::severity::Severity;
@@ -179,7 +180,7 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
             let keep = match shard.read(p as usize, &mut arena[at..]) {
                 Some(pos) => {
                     codec::words_to_bytes(&arena[at..], &mut b);
-                    full_match(q, &b, min_sev, lo, hi, &kind).then_some(pos)
+                    full_match(q, &b, min_sev, lo, hi, &kind, &inner.redactor).then_some(pos)
                 }
                 None => None,
             };
@@ -204,8 +205,18 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
         .collect()
 }
 
-/// Every filter, on a whole copied payload.
-fn full_match(q: &Query, b: &[u8], min_sev: u8, lo: u64, hi: u64, kind: &KindFilter<'_>) -> bool {
+/// Every filter, on a whole copied payload. Text is matched as it will be shown:
+/// redacted (so a query cannot probe for a secret), and a peer also as recorded.
+#[allow(clippy::too_many_arguments)]
+fn full_match(
+    q: &Query,
+    b: &[u8],
+    min_sev: u8,
+    lo: u64,
+    hi: u64,
+    kind: &KindFilter<'_>,
+    redactor: &Redactor,
+) -> bool {
     let Some(h) = Header::read(b) else {
         return false;
     };
@@ -213,12 +224,15 @@ fn full_match(q: &Query, b: &[u8], min_sev: u8, lo: u64, hi: u64, kind: &KindFil
         return false;
     }
     if let Some(peer) = q.peer.as_deref() {
-        if codec::peer_bytes(b, &h) != Some(peer.as_bytes()) {
+        if codec::peer_bytes(b, &h) != Some(peer.as_bytes())
+            && !codec::decode(b)
+                .is_ok_and(|d| d.peer.is_some_and(|p| redactor.redact_str(p) == peer))
+        {
             return false;
         }
     }
     match q.contains.as_deref() {
-        Some(c) => codec::decode(b).is_ok_and(|d| d.message.contains(c)),
+        Some(c) => codec::decode(b).is_ok_and(|d| redactor.redact_str(d.message).contains(c)),
         None => true,
     }
 }
