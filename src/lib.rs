@@ -108,7 +108,10 @@ pub use model::{
     DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
 };
 pub use read::cursor::Batch;
-pub use read::export::{read_jsonl, ExportError, ImportError, CSV_HEADER, SCHEMA, SCHEMA_VERSION};
+pub use read::export::{
+    read_jsonl, write_csv_cell, CsvOptions, ExportError, ImportError, CSV_HEADER, SCHEMA,
+    SCHEMA_VERSION,
+};
 pub use read::health::{Health, HealthFigures, HealthStatus};
 pub use read::query::Query;
 pub use read::snapshot::Snapshot;

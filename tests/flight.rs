@@ -1160,3 +1160,24 @@ fn helpers_do_not_allocate_in_steady_state() {
     assert_eq!(n, 0, "allocations on the typed-event record path");
     assert!(r.stats().total_recorded > 1000);
 }
+
+#[test]
+fn a_caller_field_named_like_a_helpers_is_written_once() {
+    let r = rec();
+    r.phase_start(
+        "route_build",
+        &[("block", FieldValue::U64(5)), ("pools", FieldValue::U64(3))],
+        Some(7),
+    );
+    let json = r.export_json().unwrap();
+    assert_eq!(json.matches("\"block\":").count(), 1, "{json}");
+    assert!(json.contains("\"block\":7"), "{json}");
+    let mut lines = Vec::new();
+    r.write_jsonl(&mut lines).unwrap();
+    let line = String::from_utf8(lines).unwrap();
+    assert_eq!(line.matches("\"block\":").count(), 1, "{line}");
+    let e = &r.snapshot().events()[0];
+    assert_eq!(e.metadata.0.iter().filter(|(k, _)| k == "block").count(), 1);
+    assert_eq!(e.metadata.get("block"), Some(&Value::U64(7)));
+    assert_eq!(e.metadata.get("pools"), Some(&Value::U64(3)));
+}

@@ -33,20 +33,26 @@ impl<'a> RecordRef<'a> {
         self.redactor.redact_str(self.decoded.message)
     }
 
-    /// The fields, redacted: a denied key's value is `"[REDACTED]"`, string values are
-    /// rewritten.
+    /// The fields, redacted (a denied key's value is `"[REDACTED]"`, string values are
+    /// rewritten), each key once: when a caller's field has the name of one a helper
+    /// set (`phase_start`'s `block`), the first — the helper's — is kept, so no object
+    /// ever holds a key twice.
     pub(crate) fn fields(&self) -> impl Iterator<Item = (&'a str, RedactedValue<'a>)> + '_ {
-        self.decoded.fields().iter().map(|&(k, v)| {
-            let v = if self.redactor.redact_key(k) {
-                RedactedValue::Str(Cow::Borrowed(REDACTED))
-            } else {
-                match v {
-                    FieldValue::Str(s) => RedactedValue::Str(self.redactor.redact_str(s)),
-                    v => RedactedValue::Plain(v),
-                }
-            };
-            (k, v)
-        })
+        let all = self.decoded.fields();
+        all.iter()
+            .enumerate()
+            .filter(|&(i, (k, _))| all[..i].iter().all(|(e, _)| e != k))
+            .map(|(_, &(k, v))| {
+                let v = if self.redactor.redact_key(k) {
+                    RedactedValue::Str(Cow::Borrowed(REDACTED))
+                } else {
+                    match v {
+                        FieldValue::Str(s) => RedactedValue::Str(self.redactor.redact_str(s)),
+                        v => RedactedValue::Plain(v),
+                    }
+                };
+                (k, v)
+            })
     }
 }
 
