@@ -1181,3 +1181,36 @@ fn a_caller_field_named_like_a_helpers_is_written_once() {
     assert_eq!(e.metadata.get("block"), Some(&Value::U64(7)));
     assert_eq!(e.metadata.get("pools"), Some(&Value::U64(3)));
 }
+
+#[test]
+fn the_report_counts_rpc_calls_only_and_errors_by_component() {
+    let r = rec();
+    for ok in [true, true, false] {
+        r.rpc_call(
+            "alchemy",
+            "eth_call",
+            Duration::from_millis(4),
+            ok,
+            None,
+            0,
+            0,
+            0,
+        );
+    }
+    // Plain timings under an `rpc.` name are no RPC calls.
+    for _ in 0..100 {
+        r.observe("rpc.eth_call", Duration::from_millis(1));
+        r.observe("rpc.getReserves", Duration::from_millis(1));
+    }
+    let err = std::io::Error::other("connection reset");
+    r.error("peer1", &err, "sync");
+    r.error("peer2", &err, "sync");
+    r.error_event("router", "timeout", "no route", "", None);
+    let rep = r.report(Duration::from_secs(60));
+    assert_eq!(rep.rpc.calls, 3);
+    let m = &rep.rpc.by_method;
+    assert_eq!(m.keys().collect::<Vec<_>>(), ["eth_call"], "{m:?}");
+    assert_eq!(m["eth_call"].calls, rep.rpc.calls);
+    assert_eq!(rep.errors.by_component.get("sync"), Some(&2));
+    assert_eq!(rep.errors.by_component.get("router"), Some(&1));
+}

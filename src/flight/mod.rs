@@ -476,7 +476,8 @@ impl Recorder {
     /// Records an RPC call of `method` on `endpoint` that took `duration` (kind
     /// `rpc_call`, Debug, or Warning when it failed; `peer_id` = the endpoint, message
     /// = the method): the duration goes into the histogram `rpc.<method>`, the outcome
-    /// into the counter `rpc.<endpoint>.success` or `rpc.<endpoint>.failure`, where a
+    /// into the counter `rpc.<endpoint>.success` or `rpc.<endpoint>.failure` (and the
+    /// call into `rpc.<method>.calls`, so reports count RPC calls only), where a
     /// URL endpoint is named by its host and port only (no credentials, no path: a key
     /// in `https://mainnet.infura.io/v3/<key>` never becomes a metric name).
     /// `requested` and `returned` count items asked for and got (logs, blocks, …).
@@ -506,6 +507,7 @@ impl Recorder {
             compose("rpc.", endpoint_label(endpoint), suffix).as_str(),
             1,
         );
+        self.add(compose("rpc.", method, ".calls").as_str(), 1);
         self.observe(compose("rpc.", method, "").as_str(), duration);
         let sev = if success {
             Severity::Debug
