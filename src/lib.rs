@@ -57,6 +57,7 @@ mod control;
 mod macros;
 mod sync;
 mod text;
+mod varint;
 
 mod model;
 
