@@ -58,6 +58,7 @@ const BACKLOG_BATCHES: usize = 4;
 
 /// What the exporter has done so far. From [`Exporter::stats`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExporterStats {
     /// Events written to the stream (current and rotated files).
     pub events_written: u64,
