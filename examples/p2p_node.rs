@@ -335,6 +335,9 @@ fn main() {
             std::process::exit(2);
         }
     };
+    for w in settings.warnings() {
+        eprintln!("p2p_node: warning: {w}");
+    }
     let rec = match settings.build() {
         Ok(r) => r,
         Err(e) => {

@@ -123,7 +123,8 @@ pub use runtime::panic_hook::{
     PANIC_SCHEMA_VERSION,
 };
 pub use settings::{
-    AlertSettings, EmailSettings, LoggingSettings, Settings, SettingsError, ENV_VARS,
+    start_from_env, AlertSettings, EmailSettings, LoggingSettings, Settings, SettingsError,
+    Started, ENV_ALIASES, ENV_VARS,
 };
 
 /// The README's examples, compiled and run as doctests so they cannot drift from the

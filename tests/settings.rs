@@ -592,3 +592,42 @@ fn alert_settings_build_a_manager_that_delivers_to_the_webhook() {
     assert!(mgr.flush(Duration::from_secs(10)));
     assert_eq!(mgr.stats().channels[0].delivered, 1);
 }
+
+#[test]
+fn the_seed_recorders_variable_names_are_aliases_and_start_runs_the_exporter() {
+    let dir =
+        std::env::temp_dir().join(format!("flightring-settings-alias-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("seed.jsonl");
+    let out_s = out.display().to_string();
+    let env = |var: &str| match var {
+        "FLIGHT_RECORDER_ENABLED" => Some("true".to_owned()),
+        "FLIGHT_RECORDER_OUTPUT" => Some(out_s.clone()),
+        "FLIGHTRING_CAPACITY" => Some("1024".to_owned()),
+        _ => None,
+    };
+    let s = Settings::from_env_map(env).unwrap();
+    assert_eq!(s.enabled, Some(true));
+    assert_eq!(
+        s.exporter.as_ref().map(|e| e.path.clone()),
+        Some(out.clone())
+    );
+    // Ours wins over the alias.
+    let both = |var: &str| match var {
+        "FLIGHT_RECORDER_ENABLED" => Some("true".to_owned()),
+        "FLIGHTRING_ENABLED" => Some("false".to_owned()),
+        _ => None,
+    };
+    assert_eq!(Settings::from_env_map(both).unwrap().enabled, Some(false));
+    // One call starts everything the variables say: the exporter writes the file.
+    let started = s.start().unwrap();
+    started
+        .recorder
+        .record(&flightring::Event::new("boot", flightring::Severity::Info));
+    let exporter = started.exporter.expect("an output was set");
+    exporter.flush().unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"event_type\":\"boot\""), "{text}");
+    drop(exporter);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -54,7 +54,8 @@ impl Follower {
         }
     }
 
-    /// The cursor (to take or compare its heads).
+    /// The cursor (to take or compare its heads; the OTLP exporter's shutdown does).
+    #[cfg(feature = "otlp")]
     pub(crate) fn cursor(&self) -> &Cursor {
         &self.cursor
     }

@@ -78,6 +78,57 @@ pub enum SettingsError {
     /// A combination of settings is invalid (and no single source is to blame).
     #[error(transparent)]
     Invalid(#[from] ConfigError),
+    /// The exporter the settings ask for could not be started ([`Settings::start`]).
+    #[error("cannot start the exporter: {0}")]
+    Exporter(#[from] crate::exporter::ExporterError),
+}
+
+/// The seed flight recorder's variable names, honoured as aliases: `(alias, ours)`.
+/// Ours wins when both are set.
+pub const ENV_ALIASES: &[(&str, &str)] = &[
+    ("FLIGHT_RECORDER_ENABLED", "FLIGHTRING_ENABLED"),
+    ("FLIGHT_RECORDER_OUTPUT", "FLIGHTRING_OUTPUT"),
+];
+
+/// What [`Settings::start`] started: the recorder, and the exporter when the settings
+/// name an output (`FLIGHTRING_OUTPUT`, `FLIGHT_RECORDER_OUTPUT` or `[exporter]`). Keep
+/// it alive: dropping the exporter flushes and stops it.
+#[derive(Debug)]
+pub struct Started {
+    /// The recorder.
+    pub recorder: Recorder,
+    /// The file exporter, when an output was configured.
+    pub exporter: Option<crate::exporter::Exporter>,
+    /// What the settings warned about (unknown `FLIGHTRING_*` variables, …).
+    pub warnings: Vec<String>,
+}
+
+/// Everything the `FLIGHTRING_*` variables (and the file `FLIGHTRING_CONFIG` names)
+/// say, started: the recorder, and the exporter if an output is set. The one call a
+/// program needs: `let fr = flightring::start_from_env()?;` (then print
+/// `fr.warnings`).
+pub fn start_from_env() -> Result<Started, SettingsError> {
+    Settings::from_env()?.start()
+}
+
+/// Warnings for the `FLIGHTRING_*` names among `names` that no setting reads, each
+/// with the closest known name when one is close.
+fn unknown_vars<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("FLIGHTRING_") && !ENV_VARS.contains(n))
+        .map(|n| {
+            let best = ENV_VARS
+                .iter()
+                .map(|k| (strsim::levenshtein(n, k), *k))
+                .min()
+                .filter(|&(d, _)| d <= 3);
+            match best {
+                Some((_, k)) => format!("unknown variable {n} (did you mean {k}?): ignored"),
+                None => format!("unknown variable {n}: ignored"),
+            }
+        })
+        .collect()
 }
 
 fn file_position(path: Option<&Path>, line: usize, column: usize, key: Option<&str>) -> String {
@@ -301,12 +352,15 @@ pub struct Settings {
     pub alerts: Option<AlertSettings>,
     /// Where each recorder setting came from, by the builder's field name.
     origins: Vec<(&'static str, Origin)>,
+    /// What loading warned about.
+    warnings: Vec<String>,
 }
 
 impl Recorder {
     /// Builds a recorder from the `FLIGHTRING_*` environment variables (and the file
-    /// `FLIGHTRING_CONFIG` names); see [`Settings::from_env`]. The exporter settings are
-    /// dropped: load [`Settings`] to keep them.
+    /// `FLIGHTRING_CONFIG` names); see [`Settings::from_env`]. This builds the recorder
+    /// only: to also start the exporter `FLIGHTRING_OUTPUT` asks for, call
+    /// [`start_from_env`](crate::start_from_env).
     pub fn from_env() -> Result<Recorder, SettingsError> {
         Settings::from_env()?.build()
     }
@@ -331,7 +385,35 @@ impl Settings {
                 });
             }
         }
-        Settings::from_env_map(|var| std::env::var(var).ok())
+        let mut s = Settings::from_env_map(|var| std::env::var(var).ok())?;
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        s.warnings
+            .extend(unknown_vars(names.iter().map(String::as_str)));
+        Ok(s)
+    }
+
+    /// What loading warned about: each `FLIGHTRING_*` variable no setting reads (with
+    /// the closest known name), so a typo (`FLIGHTRING_CAPCITY`) is not silently
+    /// ignored. Empty when nothing was odd.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Builds the recorder and, when the settings name an output, starts the file
+    /// exporter on it: everything the settings say, running.
+    pub fn start(&self) -> Result<Started, SettingsError> {
+        let recorder = self.build()?;
+        let exporter = match &self.exporter {
+            Some(cfg) => Some(crate::exporter::Exporter::start(&recorder, cfg.clone())?),
+            None => None,
+        };
+        Ok(Started {
+            recorder,
+            exporter,
+            warnings: self.warnings.clone(),
+        })
     }
 
     /// [`Settings::from_env`] with the variables looked up by `get` instead of in the
@@ -353,7 +435,12 @@ impl Settings {
     /// # Ok::<(), flightring::SettingsError>(())
     /// ```
     pub fn from_env_map(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let get = |var: &str| get(var).filter(|v| !v.is_empty());
+        let get = |var: &str| {
+            get(var).filter(|v| !v.is_empty()).or_else(|| {
+                let (alias, _) = ENV_ALIASES.iter().find(|(_, ours)| *ours == var)?;
+                get(alias).filter(|v| !v.is_empty())
+            })
+        };
         let mut s = match get("FLIGHTRING_CONFIG") {
             Some(path) => Settings::read_file(Path::new(&path))?,
             None => Settings::default(),
@@ -732,5 +819,27 @@ impl HealthFile {
             h.overwrite_rate_degraded = Some(v);
         }
         h
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn unknown_variables_are_named_with_the_closest_known_one() {
+        let w = unknown_vars([
+            "FLIGHTRING_CAPCITY",
+            "FLIGHTRING_CAPACITY",
+            "PATH",
+            "FLIGHTRING_XYZZY_PLUGH",
+        ]);
+        assert_eq!(
+            w,
+            [
+                "unknown variable FLIGHTRING_CAPCITY (did you mean FLIGHTRING_CAPACITY?): ignored",
+                "unknown variable FLIGHTRING_XYZZY_PLUGH: ignored",
+            ]
+        );
     }
 }
