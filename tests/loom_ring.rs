@@ -43,14 +43,14 @@ fn payload(w: u64, words: usize) -> Vec<u8> {
 /// One write's result: its tag, its cells, and what `Shard::write` returned.
 type Outcome = (u64, usize, Option<(u64, usize)>);
 
-/// Writes one event of `cells[i]` cells (one payload word per cell) for each `i`.
+/// Writes one event of `cells[i]` cells (two payload words per cell) for each `i`.
 fn writer(shard: &Shard, thread: u64, cells: &[usize]) -> Vec<Outcome> {
     cells
         .iter()
         .enumerate()
         .map(|(i, &k)| {
             let t = tag(thread, i as u64);
-            (t, k, shard.write(&payload(t, k)))
+            (t, k, shard.write(&payload(t, 2 * k)))
         })
         .collect()
 }
@@ -58,7 +58,7 @@ fn writer(shard: &Shard, thread: u64, cells: &[usize]) -> Vec<Outcome> {
 /// Checks a copy a reader got: every word is the tag of the one write that got `pos`
 /// (the tag is identified by the first word; all must agree).
 fn check_copy(pos: u64, k: usize, out: &[u64], seen: &Seen) {
-    assert_eq!(out.len(), k, "pos {pos}: {out:x?}");
+    assert_eq!(out.len(), 2 * k, "pos {pos}: {out:x?}");
     assert!(
         out.iter().all(|&w| w == out[0]) && out[0] != 0,
         "torn copy of pos {pos}: {out:x?}"
@@ -149,8 +149,8 @@ fn two_writers(cells: usize, a: &'static [usize], b: &'static [usize], reader: b
     let seen = Seen::default();
     let s = seen.clone();
     model(move || {
-        let shard = Arc::new(Shard::new(cells, 1, cells));
-        assert_eq!((shard.cells(), shard.words_per_cell()), (cells, 1));
+        let shard = Arc::new(Shard::new(cells, 2, cells));
+        assert_eq!((shard.cells(), shard.words_per_cell()), (cells, 2));
 
         let w1 = {
             let shard = shard.clone();

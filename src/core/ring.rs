@@ -29,7 +29,7 @@
 //!
 //! A writer needing `k` cells takes positions `pos .. pos + k` with one `fetch_add(k)`
 //! on `head`, claims each cell by CAS (see [`crate::core::slot::claim`]), writes the
-//! payload, publishes the continuations and then the head. Records wrap naturally
+//! payload, publishes the head and then the continuations. Records wrap naturally
 //! modulo the shard size. Writers sharing a shard get distinct positions, so they never
 //! compete for a cell; a claim fails only when a writer was lapped (preempted for a
 //! whole turn of the ring). Such a writer still tries every cell of its range, marks
@@ -38,13 +38,20 @@
 //! # Accounting without a read-modify-write per event
 //!
 //! At quiescence every published event's head is in exactly one state: READY
-//! (retained), claimed while READY by a later writer (overwritten), or killed
-//! (expired or cleared, counted by the killer). So `overwritten` is the number of
-//! successful claims that found a READY head. Each claim attempt of each position is
-//! made exactly once (by the one writer that got the position, which tries all of its
-//! cells even after a failure), so no READY head whose cell was reached is missed: a
-//! claim fails only when the cell holds a newer position or is being written, i.e. no
-//! longer holds that head.
+//! (retained), claimed while READY by a later writer, or broken (a later writer took one
+//! of its continuations and killed the head; both count as overwritten), or killed by
+//! the sweeper or `clear` (expired, cleared). So `overwritten` is the number of claims
+//! that found a READY head plus the breaks. A READY head at quiescence is whole: a
+//! writer that claims a READY continuation loads the head (positions say where it is)
+//! and breaks it if it is still READY; it sees the head's publish, because heads are
+//! published before their continuations and the claim reads the continuation's Release
+//! store. (Publishing the head last would let a writer lapped mid-record — its claim
+//! of a head still WRITING fails, and it takes that event's continuations — leave a
+//! READY head whose cells are gone: the loom model `a_writer_lapped_mid_record…` found
+//! exactly that.) Only the record overlapping the start of a writer's range can have
+//! its head outside it (or, after a failed claim, in it but not claimed), so the check
+//! is one load in the common case, and the break
+//! (one CAS and a counter) happens only when writers on one shard race or lap.
 //!
 //! Counting those claims directly would cost a `fetch_add` per event once the ring is
 //! full. Instead a writer that overwrote `d` heads adds `d − 1` to `extra` when `d > 1`
@@ -214,6 +221,14 @@ impl Shard {
         for i in 0..k as u64 {
             match slot::claim(self.seq_at(pos + i), pos + i) {
                 Ok(Prior::Head) => heads += 1,
+                // A continuation of an event whose head is before this range, or in
+                // it but not claimed (a failed claim): that event has lost a cell;
+                // break its head if nobody claimed it yet.
+                Ok(Prior::Cont(h, off)) if off as u64 > i || failed => {
+                    if slot::break_head(self.seq_at(h), h) {
+                        heads += 1;
+                    }
+                }
                 Ok(_) => {}
                 Err(()) => failed = true,
             }
@@ -225,10 +240,11 @@ impl Shard {
         // Orders the claims before the payload stores (see `slot`).
         fence(Ordering::Release);
         fill(self.payload(pos as usize & self.mask, k));
-        for i in 1..k as u64 {
-            slot::publish(self.seq_at(pos + i), pos + i, 0);
-        }
+        // The head first (see the module docs).
         slot::publish(self.seq_at(pos), pos, k);
+        for i in 1..k {
+            slot::publish_cont(self.seq_at(pos + i as u64), pos + i as u64, i);
+        }
         match heads {
             1 => {}
             0 => {
@@ -300,8 +316,10 @@ impl Shard {
         if self.seq_at(pos).load(Ordering::Relaxed) != s0 {
             return false;
         }
-        (1..k as u64)
-            .all(|i| self.seq_at(pos + i).load(Ordering::Relaxed) == slot::seq(pos + i, 0, 0))
+        (1..k).all(|i| {
+            let p = pos + i as u64;
+            self.seq_at(p).load(Ordering::Relaxed) == slot::ready_cont(p, i)
+        })
     }
 
     /// The first step of a read: the head's sequence value, if cell `idx` holds the
@@ -315,8 +333,9 @@ impl Shard {
         if k > self.max_cells {
             return None;
         }
-        for i in 1..k as u64 {
-            if self.seq_at(pos + i).load(Ordering::Acquire) != slot::seq(pos + i, 0, 0) {
+        for i in 1..k {
+            let p = pos + i as u64;
+            if self.seq_at(p).load(Ordering::Acquire) != slot::ready_cont(p, i) {
                 return None;
             }
         }
@@ -377,13 +396,13 @@ impl Shard {
         for _ in 0..2 {
             match self.state_at(pos as usize) {
                 State::Empty => return ReadAt::Pending,
-                State::Writing(p) | State::Head(p, _) | State::Cont(p) if p < pos => {
+                State::Writing(p) | State::Head(p, _) | State::Cont(p, _) if p < pos => {
                     return ReadAt::Pending
                 }
                 State::DeadHead(p, _) | State::DeadCell(p) if p < pos => return ReadAt::Pending,
                 State::Writing(p)
                 | State::Head(p, _)
-                | State::Cont(p)
+                | State::Cont(p, _)
                 | State::DeadHead(p, _)
                 | State::DeadCell(p)
                     if p > pos =>
@@ -391,7 +410,7 @@ impl Shard {
                     return ReadAt::Gone
                 }
                 State::Writing(_) => return ReadAt::Pending,
-                State::Cont(_) | State::DeadCell(_) => return ReadAt::Skip,
+                State::Cont(..) | State::DeadCell(_) => return ReadAt::Skip,
                 State::DeadHead(_, k) => return ReadAt::Dead(k),
                 State::Head(..) => {
                     if let Some((p, k)) = self.read_record(pos as usize, out, |_| true) {

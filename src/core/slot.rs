@@ -10,13 +10,15 @@
 //! data race; the sequence words tell it whether what it copied is whole.
 //!
 //! An event takes `k` consecutive cells (`1..=`[`MAX_CELLS`]): a *head* cell, whose
-//! sequence word carries `k`, then `k − 1` *continuation* cells, whose words carry 0 in
-//! that field. The sequence word encodes the cell's *position* `pos` (its place in its
-//! shard's history; the cell index is `pos % cells`), the cell count, and a state:
+//! sequence word carries `k`, then `k − 1` *continuation* cells, whose words carry their
+//! offset `i` from the head. The sequence word encodes the cell's *position* `pos` (its
+//! place in its shard's history; the cell index is `pos % cells`), that number, and a
+//! state:
 //!
 //! ```text
-//! bits 63..11  pos + 1        (0: never written)
-//! bits 10..2   cells          k for a head, 0 for a continuation
+//! bits 63..12  pos + 1        (0: never written)
+//! bits 11..3   n              k for a head, i for a continuation
+//! bit  2       continuation
 //! bits  1..0   state          0 READY, 1 WRITING, 2 DEAD
 //! ```
 //!
@@ -25,7 +27,12 @@
 //!
 //! * claim (writer of `pos`): `READY/DEAD/empty (older pos) → WRITING(pos)` by CAS; a
 //!   READY *head* found there is thereby *overwritten* ([`Prior::Head`]);
-//! * publish (the claiming writer): `WRITING(pos) → READY(pos, k or 0)` by store;
+//! * publish (the claiming writer): `WRITING(pos) → READY(pos, head k or cont i)` by
+//!   store, the head *first*: so whoever claims a continuation afterwards sees the head
+//!   published (the claim reads the continuation's Release store);
+//! * break (a writer that claimed a READY continuation whose head, before its own
+//!   range, is still READY): `READY(head) → DEAD(head)` by CAS; that event has lost a
+//!   cell, so it is *overwritten*, counted by this writer;
 //! * abandon (a writer that could not claim all of its cells): `WRITING(pos) →
 //!   DEAD(pos, 0)` by store, for each cell it did claim;
 //! * kill (sweeper, `clear`): `READY(pos, k) → DEAD(pos, k)` by CAS on a head; the
@@ -58,8 +65,9 @@ const STATE_MASK: u64 = 3;
 const READY: u64 = 0;
 const WRITING: u64 = 1;
 const DEAD: u64 = 2;
-const CELLS_SHIFT: u32 = 2;
-const POS_SHIFT: u32 = 11;
+const CONT: u64 = 4;
+const CELLS_SHIFT: u32 = 3;
+const POS_SHIFT: u32 = 12;
 
 /// Payload words per cell: a cell is 64 bytes of ring, 8 of them the sequence word.
 pub const CELL_WORDS: usize = 7;
@@ -70,10 +78,16 @@ pub const CELL_BYTES: usize = 64;
 /// The most cells one event can take (the width of the cell-count field).
 pub const MAX_CELLS: usize = (1 << (POS_SHIFT - CELLS_SHIFT)) - 1;
 
-/// The sequence value for `pos` with cell count `cells` in state `state`.
+/// The sequence value of a head at `pos` of `cells` cells in state `state`.
 #[inline(always)]
 pub(crate) const fn seq(pos: u64, cells: usize, state: u64) -> u64 {
     ((pos + 1) << POS_SHIFT) | ((cells as u64) << CELLS_SHIFT) | state
+}
+
+/// The sequence value of a continuation at `pos`, `offset` cells after its head.
+#[inline(always)]
+pub(crate) const fn cont_seq(pos: u64, offset: usize, state: u64) -> u64 {
+    seq(pos, offset, state) | CONT
 }
 
 /// The position a sequence value names, `None` for a never-written cell.
@@ -85,7 +99,7 @@ pub(crate) const fn pos_of(s: u64) -> Option<u64> {
     }
 }
 
-/// The cell count a sequence value carries: `k` for a head, 0 for a continuation.
+/// The number a sequence value carries: `k` for a head, the offset for a continuation.
 #[inline(always)]
 pub(crate) const fn cells_of(s: u64) -> usize {
     ((s >> CELLS_SHIFT) as usize) & MAX_CELLS
@@ -100,8 +114,8 @@ pub(crate) enum State {
     Writing(u64),
     /// A complete head of `cells` cells at `pos`.
     Head(u64, usize),
-    /// A complete continuation cell at `pos`.
-    Cont(u64),
+    /// A complete continuation cell at `pos`, this many cells after its head.
+    Cont(u64, usize),
     /// A killed head of `cells` cells at `pos` (expired or cleared).
     DeadHead(u64, usize),
     /// A dead cell that is no head: abandoned by a dropped writer.
@@ -114,12 +128,12 @@ pub(crate) fn state(s: u64) -> State {
         return State::Empty;
     };
     let cells = cells_of(s);
-    match (s & STATE_MASK, cells) {
+    match (s & STATE_MASK, s & CONT != 0) {
         (WRITING, _) => State::Writing(pos),
-        (READY, 0) => State::Cont(pos),
-        (READY, k) => State::Head(pos, k),
-        (_, 0) => State::DeadCell(pos),
-        (_, k) => State::DeadHead(pos, k),
+        (READY, true) => State::Cont(pos, cells),
+        (READY, false) => State::Head(pos, cells),
+        (_, true) => State::DeadCell(pos),
+        (_, false) => State::DeadHead(pos, cells),
     }
 }
 
@@ -130,7 +144,10 @@ pub enum Prior {
     Fresh,
     /// The cell held the head of a live event, now overwritten.
     Head,
-    /// A continuation cell, a dead cell, or the head of an expired/cleared event.
+    /// The cell held a live event's continuation, this many cells after its head at
+    /// position `.0`.
+    Cont(u64, usize),
+    /// A dead cell, or the head of an expired/cleared event.
     Other,
 }
 
@@ -153,12 +170,11 @@ pub(crate) fn claim(seq_word: &AtomicU64, pos: u64) -> Result<Prior, ()> {
             Ordering::Relaxed,
         ) {
             Ok(_) => {
-                return Ok(if cur == 0 {
-                    Prior::Fresh
-                } else if cur & STATE_MASK == READY && cells_of(cur) > 0 {
-                    Prior::Head
-                } else {
-                    Prior::Other
+                return Ok(match state(cur) {
+                    State::Empty => Prior::Fresh,
+                    State::Head(..) => Prior::Head,
+                    State::Cont(p, i) => Prior::Cont(p - i as u64, i),
+                    _ => Prior::Other,
                 })
             }
             Err(actual) => cur = actual,
@@ -172,17 +188,37 @@ pub(crate) fn owned(seq_word: &AtomicU64, pos: u64) -> bool {
     seq_word.load(Ordering::Relaxed) == seq(pos, 0, WRITING)
 }
 
-/// Publishes cell `pos`, which this thread claimed: a head with `cells` cells, or a
-/// continuation (`cells == 0`).
+/// Publishes the head at `pos`, which this thread claimed, of a `cells`-cell event.
 #[inline(always)]
 pub(crate) fn publish(seq_word: &AtomicU64, pos: u64, cells: usize) {
     seq_word.store(seq(pos, cells, READY), Ordering::Release);
 }
 
+/// Publishes continuation `pos`, `offset` cells after its head, which this thread
+/// claimed (after the head).
+#[inline(always)]
+pub(crate) fn publish_cont(seq_word: &AtomicU64, pos: u64, offset: usize) {
+    seq_word.store(cont_seq(pos, offset, READY), Ordering::Release);
+}
+
+/// The READY value of continuation `pos`, `offset` cells after its head.
+#[inline(always)]
+pub(crate) const fn ready_cont(pos: u64, offset: usize) -> u64 {
+    cont_seq(pos, offset, READY)
+}
+
 /// Marks cell `pos`, which this thread claimed, dead (its event was dropped).
 #[inline]
 pub(crate) fn abandon(seq_word: &AtomicU64, pos: u64) {
-    seq_word.store(seq(pos, 0, DEAD), Ordering::Release);
+    seq_word.store(cont_seq(pos, 0, DEAD), Ordering::Release);
+}
+
+/// Kills the head at position `head` if the cell still holds it READY (a writer that
+/// took one of its continuations breaks it); returns whether this call killed it.
+#[inline]
+pub(crate) fn break_head(seq_word: &AtomicU64, head: u64) -> bool {
+    let s = seq_word.load(Ordering::Relaxed);
+    matches!(state(s), State::Head(p, _) if p == head) && kill(seq_word, s)
 }
 
 /// Kills head `s` (a READY head value just read) if the cell still holds it.
@@ -220,9 +256,9 @@ mod tests {
         assert!(!kill(&w, s), "already dead");
         assert_eq!(state(w.load(Ordering::Relaxed)), State::DeadHead(0, 3));
         assert_eq!(claim(&w, 8), Ok(Prior::Other), "a dead head is reused");
-        publish(&w, 8, 0);
-        assert_eq!(state(w.load(Ordering::Relaxed)), State::Cont(8));
-        assert_eq!(claim(&w, 16), Ok(Prior::Other), "a continuation");
+        publish_cont(&w, 8, 3);
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::Cont(8, 3));
+        assert_eq!(claim(&w, 16), Ok(Prior::Cont(5, 3)), "a continuation");
         publish(&w, 16, MAX_CELLS);
         assert_eq!(state(w.load(Ordering::Relaxed)), State::Head(16, MAX_CELLS));
         assert_eq!(claim(&w, 24), Ok(Prior::Head), "a live head is overwritten");
