@@ -147,8 +147,11 @@ pub(crate) struct Core {
     pub(crate) cal: &'static Calibration,
     /// Encoded size above which an event is truncated (resolved in the config).
     max_event_bytes: usize,
-    /// Applied to every event before it reaches the ring.
-    redactor: Redactor,
+    /// The redaction rules: applied by the read side to everything it decodes, and
+    /// here only when `redact_on_record` is set.
+    pub(crate) redactor: Arc<Redactor>,
+    /// [`crate::RedactionConfig::on_record`] (and an active redactor).
+    redact_on_record: bool,
 }
 
 /// The ids of the kinds the built-in recording methods use, interned up front.
@@ -214,7 +217,8 @@ impl Core {
             started: Instant::now(),
             cal,
             max_event_bytes: config.max_event_bytes,
-            redactor: config.redaction.compile(),
+            redactor: Arc::new(config.redaction.compile()),
+            redact_on_record: config.redaction.on_record && config.redaction.enabled,
             config,
         }
     }
@@ -287,11 +291,12 @@ impl Core {
         }
     }
 
-    /// Writes `ev` after redaction (see [`crate::core::redact`]): a redacted copy is built on
-    /// the stack when a key or value calls for it; otherwise `ev` goes as it is.
+    /// Writes `ev` as given. Redaction is the read side's (its decode step, `read::decode`);
+    /// only with `redact_on_record` is a redacted copy built here, on the stack, when a
+    /// key or value calls for it.
     #[inline(always)]
     pub(crate) fn write(&self, ev: &Event<'_>, kind: u16) {
-        if self.redactor.needs_redaction(ev) {
+        if self.redact_on_record && self.redactor.needs_redaction(ev) {
             self.write_redacted(ev, kind);
         } else {
             self.write_plain(ev, kind);
@@ -341,8 +346,27 @@ impl Core {
     #[cold]
     #[inline(never)]
     fn write_cut(&self, shard: usize, ev: &Event<'_>, kind: u16, raw: u64) -> Option<bool> {
-        let mut buf = [0u8; codec::MAX_PAYLOAD_BYTES];
-        let e = codec::encode_cut_to_buf(ev, kind, raw, &mut buf[..self.max_event_bytes]);
+        // A buffer no larger than needed for the default limit (zeroing 16 KiB for
+        // every event with an inline kind would cost more than the event).
+        if self.max_event_bytes <= 2048 {
+            self.write_cut_via::<2048>(shard, ev, kind, raw)
+        } else {
+            self.write_cut_via::<{ codec::MAX_PAYLOAD_BYTES }>(shard, ev, kind, raw)
+        }
+    }
+
+    /// [`Core::write_cut`] through an `N`-byte stack buffer (`N >= max_event_bytes`).
+    #[inline(always)]
+    fn write_cut_via<const N: usize>(
+        &self,
+        shard: usize,
+        ev: &Event<'_>,
+        kind: u16,
+        raw: u64,
+    ) -> Option<bool> {
+        let mut buf = [0u8; N];
+        let budget = self.max_event_bytes.min(N);
+        let e = codec::encode_cut_to_buf(ev, kind, raw, &mut buf[..budget]);
         let bytes = &buf[..e.len];
         self.ring.shards[shard]
             .write_with(e.len.div_ceil(slot::CELL_PAYLOAD), |words| {
