@@ -128,7 +128,7 @@ impl Serialize for RecordRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = &self.decoded;
         let truncated = d.header.truncated();
-        let n = 6 + usize::from(d.peer.is_some()) + usize::from(truncated);
+        let n = 7 + usize::from(d.peer.is_some());
         let mut st = s.serialize_struct("EventRecord", n)?;
         st.serialize_field("id", &self.id)?;
         st.serialize_field("timestamp", &self.timestamp)?;
@@ -139,9 +139,7 @@ impl Serialize for RecordRef<'_> {
         }
         st.serialize_field("message", &*self.message())?;
         st.serialize_field("metadata", &FieldsSer(self))?;
-        if truncated {
-            st.serialize_field("truncated", &true)?;
-        }
+        st.serialize_field("truncated", &truncated)?;
         st.end()
     }
 }

@@ -146,11 +146,9 @@ pub fn write_csv_row<W: Write>(w: &mut W, e: &EventRecord, opts: CsvOptions) -> 
 pub fn write_stream_line<W: Write>(w: &mut W, entry: &Entry) -> io::Result<()> {
     match entry {
         Entry::Event(e) => serde_json::to_writer(&mut *w, e).map_err(to_io)?,
-        Entry::Gap(g) => write!(
-            w,
-            "{{\"type\":\"Gap\",\"lost\":{},\"at\":\"{}\"}}",
-            g.lost, g.at
-        )?,
+        Entry::Gap(g) => {
+            serde_json::to_writer(&mut *w, &crate::exporter::gap_record(g)).map_err(to_io)?
+        }
     }
     w.write_all(b"\n")
 }
