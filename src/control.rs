@@ -1,6 +1,16 @@
-//! The control plane between a background worker thread (the file exporter, the OTLP
-//! exporter) and its handle: stop, flush tickets, figures, and knowing the thread
-//! ended. Writers never touch any of it.
+//! The control plane between a background thread and its handle, written once:
+//!
+//! - [`Thread`]: start a named thread, join it once on stop or drop — never from the
+//!   thread itself (a thread holding the last handle to its owner drops it). Every
+//!   background thread of the crate is one: the sweeper, the file and OTLP exporters,
+//!   the HTTP server.
+//! - [`Shared`]: a stop flag and a wake-up the thread sleeps on (a timed wait), plus,
+//!   for the exporters, flush tickets with replies and published figures. The sweeper
+//!   uses its stop and timed sleep; the exporters all of it. (The HTTP server's stop is
+//!   a Tokio `watch` channel, since its loop is async; the panic hook's helper thread is
+//!   joined with a time-out instead, and owns nothing to stop.)
+//!
+//! Writers never touch any of it.
 //!
 //! The handle asks for a flush by taking a ticket (`flush_requested + 1`) and waits
 //! until the thread reports `flush_done` at or past it, or the thread ends; `close`
@@ -9,6 +19,7 @@
 //! figures, and sleeps until a deadline, a new ticket or stop. An [`ExitGuard`] clears
 //! `running` even when the thread unwinds, so no caller waits forever.
 
+use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -121,18 +132,17 @@ impl<X, S: Clone> Shared<X, S> {
         (c, outcome)
     }
 
-    /// Stops the thread, joins it, and returns the control block it left.
-    /// Idempotent.
-    pub(crate) fn stop_and_join(
-        &self,
-        thread: &Mutex<Option<JoinHandle<()>>>,
-    ) -> MutexGuard<'_, Control<X>> {
+    /// Asks the thread to stop and wakes it. Idempotent.
+    pub(crate) fn stop(&self) {
         lock(&self.ctl).stop = true;
         self.wake.notify_all();
-        let handle = lock(thread).take();
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+    }
+
+    /// Stops the thread, joins it, and returns the control block it left.
+    /// Idempotent.
+    pub(crate) fn stop_and_join(&self, thread: &Thread) -> MutexGuard<'_, Control<X>> {
+        self.stop();
+        thread.join();
         let mut c = lock(&self.ctl);
         while c.running {
             c = self.done.wait(c).unwrap_or_else(|p| p.into_inner());
@@ -179,12 +189,49 @@ impl<X, S: Clone> Shared<X, S> {
         lock(&self.stats).clone_from(stats);
     }
 
-    /// Sleeps up to `wait`, or until stop or a ticket past `seen` arrives.
-    pub(crate) fn sleep(&self, wait: Duration, seen: u64) {
+    /// Sleeps up to `wait`, or until stop or a ticket past `seen` arrives. Returns
+    /// whether the thread was asked to stop.
+    pub(crate) fn sleep(&self, wait: Duration, seen: u64) -> bool {
         let c = lock(&self.ctl);
-        let _ = self
+        let (c, _) = self
             .wake
-            .wait_timeout_while(c, wait, |c| !c.stop && c.flush_requested == seen);
+            .wait_timeout_while(c, wait, |c| !c.stop && c.flush_requested == seen)
+            .unwrap_or_else(|p| p.into_inner());
+        c.stop
+    }
+}
+
+/// A background thread's handle: joined at most once, by [`Thread::join`] or on drop,
+/// and never by the thread itself (it is detached then: it is already returning).
+#[derive(Debug, Default)]
+pub(crate) struct Thread {
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Thread {
+    /// Starts `f` on a new thread called `name`.
+    pub(crate) fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> io::Result<Thread> {
+        let h = std::thread::Builder::new().name(name.into()).spawn(f)?;
+        Ok(Thread {
+            handle: Mutex::new(Some(h)),
+        })
+    }
+
+    /// Waits for the thread to end (at once if it already did, or if called from the
+    /// thread itself). Idempotent.
+    pub(crate) fn join(&self) {
+        let Some(h) = lock(&self.handle).take() else {
+            return;
+        };
+        if h.thread().id() != std::thread::current().id() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        self.join();
     }
 }
 
@@ -208,7 +255,7 @@ mod tests {
     fn flush_tickets_complete_in_order_and_close_returns_what_the_thread_left() {
         let shared: Arc<Shared<Option<String>, u64>> = Shared::new();
         let t = Arc::clone(&shared);
-        let thread = Mutex::new(Some(std::thread::spawn(move || {
+        let thread = Thread::spawn("control-test", move || {
             let _exit = ExitGuard(Arc::clone(&t));
             let mut done = 0;
             loop {
@@ -224,7 +271,8 @@ mod tests {
                 }
                 t.sleep(Duration::from_secs(5), done);
             }
-        })));
+        })
+        .unwrap();
         let (c, w) = shared.flush(None);
         assert_eq!(w, FlushWait::Done(1));
         assert_eq!(c.as_deref(), Some("flushed 1"));
@@ -238,6 +286,25 @@ mod tests {
         assert!(!shared.is_running());
         assert_eq!(shared.flush(None).1, FlushWait::Closed);
         drop(shared.stop_and_join(&thread)); // idempotent
+    }
+
+    #[test]
+    fn a_thread_that_drops_its_own_handle_is_not_joined_by_itself() {
+        let slot: Arc<Mutex<Option<Thread>>> = Arc::default();
+        let (go, wait_go) = std::sync::mpsc::channel();
+        let (done, finished) = std::sync::mpsc::channel();
+        let inner = Arc::clone(&slot);
+        let t = Thread::spawn("control-self", move || {
+            let _ = wait_go.recv();
+            // Joining oneself fails (a panic) or deadlocks; this must return.
+            let own = lock(&inner).take();
+            drop(own);
+            let _ = done.send(());
+        })
+        .unwrap();
+        *lock(&slot) = Some(t);
+        go.send(()).unwrap();
+        assert_eq!(finished.recv_timeout(Duration::from_secs(10)), Ok(()));
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod control;
 mod macros;
 mod sync;
 mod text;
+mod varint;
 
 mod model;
 
@@ -121,7 +122,9 @@ pub use runtime::panic_hook::{
     install_panic_hook, PanicDump, PanicHook, PanicLocation, PanicRecord, PANIC_SCHEMA,
     PANIC_SCHEMA_VERSION,
 };
-pub use settings::{Settings, SettingsError, ENV_VARS};
+pub use settings::{
+    AlertSettings, EmailSettings, LoggingSettings, Settings, SettingsError, ENV_VARS,
+};
 
 /// The README's examples, compiled and run as doctests so they cannot drift from the
 /// API.

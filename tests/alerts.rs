@@ -276,35 +276,65 @@ fn a_full_queue_counts_its_drops() {
 }
 
 #[test]
-fn throttling_sends_one_alert_with_the_repeat_count_then_resolves() {
+fn throttling_sends_the_first_alert_at_once_and_folds_repeats_into_the_next() {
     let (l, addr) = listener();
     let got = http_server(l, vec![200], None);
+    // A window longer than the waits below: whatever arrives came without waiting for it.
     let mgr = AlertManager::builder()
         .channel(WebhookChannel::new(&format!("http://{addr}/"), Duration::from_secs(5)).unwrap())
-        .throttle_window(Duration::from_millis(300))
+        .throttle_window(Duration::from_secs(120))
         .build()
         .unwrap();
-    for _ in 0..7 {
+    let wait_for = |n: usize| {
+        let start = Instant::now();
+        while got.lock().unwrap().len() < n {
+            assert!(start.elapsed() < WAIT, "{:?}", got.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    mgr.send(alert("streak", "node-1"));
+    wait_for(1);
+    for _ in 0..6 {
         mgr.send(alert("streak", "node-1"));
     }
     mgr.send(alert("streak", "node-2"));
-    assert!(mgr.flush(WAIT));
+    wait_for(2);
     {
         let got = got.lock().unwrap();
-        assert_eq!(got.len(), 2, "{got:?}");
-        let n1 = got.iter().find(|r| r.body["key"] == "node-1").unwrap();
-        assert_eq!(n1.body["repeat_count"], 7);
-        let n2 = got.iter().find(|r| r.body["key"] == "node-2").unwrap();
-        assert_eq!(n2.body["repeat_count"], 1);
+        assert_eq!(got[0].body["key"], "node-1");
+        assert_eq!(got[0].body["repeat_count"], 1);
+        assert_eq!(got[1].body["key"], "node-2");
+        assert_eq!(got[1].body["repeat_count"], 1);
     }
     assert_eq!(mgr.stats().throttled, 6);
+    // Resolving delivers the repeats held in the window first, then the notice.
     mgr.resolve("streak", "node-1", "streak over");
     mgr.resolve("never", "fired", "not sent");
     assert!(mgr.flush(WAIT));
     let got = got.lock().unwrap();
-    assert_eq!(got.len(), 3);
-    assert_eq!(got[2].body["resolved"], true);
+    assert_eq!(got.len(), 4, "{got:?}");
     assert_eq!(got[2].body["key"], "node-1");
+    assert_eq!(got[2].body["repeat_count"], 6);
+    assert_eq!(got[3].body["resolved"], true);
+    assert_eq!(got[3].body["key"], "node-1");
+}
+
+#[test]
+fn a_key_that_keeps_firing_is_delivered_once_per_window() {
+    let (l, addr) = listener();
+    let got = http_server(l, vec![200], None);
+    let mgr = AlertManager::builder()
+        .channel(WebhookChannel::new(&format!("http://{addr}/"), Duration::from_secs(5)).unwrap())
+        .throttle_window(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        mgr.send(alert("streak", "node-1"));
+    }
+    assert!(mgr.flush(WAIT));
+    let got = got.lock().unwrap();
+    let counts: Vec<_> = got.iter().map(|r| r.body["repeat_count"].clone()).collect();
+    assert_eq!(counts, [1, 4], "{got:?}");
 }
 
 #[test]

@@ -455,3 +455,170 @@ fn ring_bytes_and_the_event_size_limit_from_the_environment_and_a_file() {
     let c = s.build().unwrap().config().clone();
     assert_eq!((c.capacity_bytes, c.max_event_bytes), (65_536, 512));
 }
+
+#[cfg(feature = "monitor")]
+#[test]
+fn relay_tables_read_sizes_and_durations_in_both_forms() {
+    let s = Settings::from_toml_str(
+        r#"
+[monitoring]
+expected_block_time = 12
+max_block_delay = "30s"
+retry_delay = "1m 30s"
+alert_threshold = 7
+learn_block_time = true
+
+[logging]
+log_file = "logs/missed.jsonl"
+max_file_size = "100MB"
+backup_count = 3
+log_level = "WARNING"
+
+[alerts]
+console = false
+webhook_url = "http://127.0.0.1:9/hook"
+throttle_window = 60
+max_retries = 5
+retry_delay = "250ms"
+
+[alerts.email]
+smtp_host = "127.0.0.1"
+smtp_port = 2525
+use_tls = false
+from = "relay@example.com"
+to = ["ops@example.com"]
+"#,
+    )
+    .unwrap();
+    let m = s.monitoring.unwrap();
+    assert_eq!(m.expected_block_time, Duration::from_secs(12));
+    assert_eq!(m.max_block_delay, Duration::from_secs(30));
+    assert_eq!(m.retry_delay, Duration::from_secs(90));
+    assert_eq!(m.alert_threshold, 7);
+    assert!(m.learn_block_time);
+    assert_eq!(m.retry_attempts, 3, "unset keys keep the defaults");
+    let l = s.logging.unwrap();
+    assert_eq!(l.log_file, PathBuf::from("logs/missed.jsonl"));
+    assert_eq!(l.max_file_size, 100 * 1024 * 1024);
+    assert_eq!((l.backup_count, l.log_level), (3, Severity::Warning));
+    let a = s.alerts.unwrap();
+    assert!(!a.console);
+    assert_eq!(a.webhook_url.as_deref(), Some("http://127.0.0.1:9/hook"));
+    assert_eq!(a.throttle_window, Duration::from_secs(60));
+    assert_eq!(
+        (a.max_retries, a.retry_delay),
+        (5, Duration::from_millis(250))
+    );
+    let e = a.email.unwrap();
+    assert_eq!(
+        (e.smtp_host.as_str(), e.smtp_port, e.use_tls),
+        ("127.0.0.1", 2525, false)
+    );
+    for size in ["512KiB", "1.5GB", "1048576", "7 MB"] {
+        let s = Settings::from_toml_str(&format!("[logging]\nmax_file_size = {size:?}\n")).unwrap();
+        assert!(s.logging.unwrap().max_file_size > 0, "{size}");
+    }
+    let s = Settings::from_toml_str("[logging]\nmax_file_size = 4096\n").unwrap();
+    assert_eq!(s.logging.unwrap().max_file_size, 4096);
+}
+
+#[cfg(feature = "monitor")]
+#[test]
+fn relay_table_errors_name_the_key_and_line() {
+    let cases: &[(&str, &str, usize)] = &[
+        (
+            "[monitoring]\nexpected_block_time = 12\nalert_threshold = 0\n",
+            "monitoring.alert_threshold",
+            3,
+        ),
+        (
+            "[monitoring]\nmax_block_delay = \"soon\"\n",
+            "monitoring.max_block_delay",
+            2,
+        ),
+        (
+            "[monitoring]\nmax_blok_delay = 3\n",
+            "monitoring.max_blok_delay",
+            2,
+        ),
+        (
+            "[logging]\nmax_file_size = \"100XB\"\n",
+            "logging.max_file_size",
+            2,
+        ),
+        (
+            "[logging]\nmax_file_size = -1\n",
+            "logging.max_file_size",
+            2,
+        ),
+        ("[logging]\nbackup_count = 0\n", "logging.backup_count", 2),
+        (
+            "[alerts]\n\nwebhook_url = \"ftp://x\"\n",
+            "alerts.webhook_url",
+            3,
+        ),
+        ("[alerts]\nqueue_size = 0\n", "alerts.queue_size", 2),
+        ("[alerts]\nthrottle = \"10s\"\n", "alerts.throttle", 2),
+        (
+            "[alerts.email]\nsmtp_host = \"h\"\nfrom = \"a@b\"\nto = []\n",
+            "alerts.email.to",
+            4,
+        ),
+    ];
+    for &(text, key, line) in cases {
+        let err = Settings::from_toml_str(text).unwrap_err();
+        assert_eq!(err.key(), Some(key), "{text}: {err}");
+        assert_eq!(err.line(), Some(line), "{text}: {err}");
+        assert!(
+            err.to_string().contains(key.rsplit('.').next().unwrap()),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(feature = "alerts")]
+#[test]
+fn alert_settings_build_a_manager_that_delivers_to_the_webhook() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut r = BufReader::new(stream);
+        let mut len = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        r.get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+    });
+    let s = Settings::from_toml_str(&format!(
+        "[alerts]\nconsole = false\nwebhook_url = \"http://{addr}/hook\"\nthrottle_window = 0\n"
+    ))
+    .unwrap();
+    let mgr = s.alerts.unwrap().builder(None).unwrap().build().unwrap();
+    mgr.send(flightring::alert::Alert::new(
+        "missed-streak",
+        "streak",
+        flightring::monitor::MissSeverity::High,
+        "5 blocks missed",
+        "in a row",
+    ));
+    let body = server.join().unwrap();
+    assert_eq!(body["rule"], "missed-streak");
+    assert_eq!(body["title"], "5 blocks missed");
+    assert!(mgr.flush(Duration::from_secs(10)));
+    assert_eq!(mgr.stats().channels[0].delivered, 1);
+}

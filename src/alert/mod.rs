@@ -33,10 +33,12 @@
 //!
 //! # Throttling and dedup
 //!
-//! Alerts with the same `rule` and `key` inside `throttle_window` become one: the first
-//! opens the window, the others are folded into it, and at the window's end one alert
-//! (the latest) is delivered carrying `repeat_count`, the number of alerts it stands
-//! for. A zero window delivers every alert at once. A **resolved** notice
+//! The first alert of a `rule` and `key` is delivered at once and opens a
+//! `throttle_window`; the alerts of the same rule and key inside it are folded into
+//! one, delivered at the window's end (the latest, carrying `repeat_count`: how many
+//! alerts it stands for), which opens the next window. So a condition that keeps firing
+//! costs one delivery per window, and nobody waits a window for the first one. A zero
+//! window delivers every alert at once. A **resolved** notice
 //! ([`AlertManager::resolve`]) is sent only for a rule and key that fired, after any
 //! alert of theirs still held.
 //!
@@ -228,6 +230,7 @@ pub enum DeliveryState {
 
 /// An alert and its fate on one channel, in [`AlertManager::recent`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AlertRecord {
     /// The channel.
     pub channel: String,
@@ -239,6 +242,7 @@ pub struct AlertRecord {
 
 /// One channel's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ChannelStats {
     /// The channel's name.
     pub name: String,
@@ -258,6 +262,7 @@ pub struct ChannelStats {
 
 /// The manager's figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AlertStats {
     /// Alerts accepted by `send` / `resolve`.
     pub sent: u64,
@@ -662,10 +667,11 @@ impl AlertManager {
     }
 }
 
-/// A throttling window: the latest alert of a key and how many it stands for.
+/// A throttling window of a key (its first alert already went out): the latest alert
+/// folded into it since, carrying how many it stands for.
 struct Held {
     until: Instant,
-    alert: Alert,
+    alert: Option<Alert>,
 }
 
 fn dispatch_loop(
@@ -704,25 +710,32 @@ fn dispatch_loop(
                 if window.is_zero() {
                     fan_out(a);
                 } else if let Some(h) = held.get_mut(&k) {
-                    let n = h.alert.repeat_count + a.repeat_count;
-                    h.alert = a;
-                    h.alert.repeat_count = n;
                     sh.throttled.fetch_add(1, Ordering::Relaxed);
-                    sh.outstanding.fetch_sub(1, Ordering::SeqCst);
+                    match &mut h.alert {
+                        Some(prev) => {
+                            let n = prev.repeat_count + a.repeat_count;
+                            *prev = a;
+                            prev.repeat_count = n;
+                            // One outstanding alert now stands for both.
+                            sh.outstanding.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        None => h.alert = Some(a),
+                    }
                 } else {
+                    fan_out(a);
                     held.insert(
                         k,
                         Held {
                             until: Instant::now() + window,
-                            alert: a,
+                            alert: None,
                         },
                     );
                 }
             }
             Ok(Msg::Resolve(a)) => {
                 let k = (a.rule.clone(), a.key.clone());
-                if let Some(h) = held.remove(&k) {
-                    fan_out(h.alert);
+                if let Some(a) = held.remove(&k).and_then(|h| h.alert) {
+                    fan_out(a);
                 }
                 if fired.remove(&k) {
                     fan_out(a);
@@ -732,8 +745,8 @@ fn dispatch_loop(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                for (_, h) in held.drain() {
-                    fan_out(h.alert);
+                for a in held.drain().filter_map(|(_, h)| h.alert) {
+                    fan_out(a);
                 }
                 return;
             }
@@ -745,8 +758,16 @@ fn dispatch_loop(
             .map(|(k, _)| k.clone())
             .collect();
         for k in due {
-            if let Some(h) = held.remove(&k) {
-                fan_out(h.alert);
+            // The repeats go out, and open the next window; a quiet window just ends.
+            if let Some(a) = held.remove(&k).and_then(|h| h.alert) {
+                fan_out(a);
+                held.insert(
+                    k,
+                    Held {
+                        until: now + window,
+                        alert: None,
+                    },
+                );
             }
         }
         if fired.len() > 100_000 {

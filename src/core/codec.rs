@@ -70,15 +70,7 @@ pub(crate) struct Encoded {
 
 use crate::text::cut;
 
-#[inline]
-fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-#[inline]
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
+use crate::varint::{len as varint_len, zigzag};
 
 #[inline]
 fn key_size(key: &str) -> usize {
@@ -130,12 +122,8 @@ pub(crate) trait Put {
     }
 
     #[inline]
-    fn varint(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.byte(v as u8 | 0x80);
-            v >>= 7;
-        }
-        self.byte(v as u8);
+    fn varint(&mut self, v: u64) {
+        crate::varint::write(v, |b| self.byte(b));
     }
 
     /// Writes one field; the caller checked it fits (`field_size`).

@@ -212,6 +212,7 @@ impl AtomicHistogram {
 /// Durations (recorded with `observe`) are in nanoseconds (`unit: "ns"`); values from
 /// `observe_value` and message sizes have no unit (`""`; message sizes are bytes).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HistogramSummary {
     /// `"ns"` for durations, `""` otherwise.
     pub unit: String,

@@ -24,17 +24,17 @@ use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::control::{self, ExitGuard, FlushWait};
+use crate::control::{self, ExitGuard, FlushWait, Thread};
 use crate::model::event::EventRecord;
 use crate::model::Timestamp;
 use crate::recorder::Cursor;
 use crate::recorder::Recorder;
+use crate::runtime::follower::{after, Follower, ShownFault};
 
 use super::config::ExporterConfig;
 use super::error::{ExporterError, Failure};
@@ -49,9 +49,6 @@ pub const THREAD_NAME: &str = "flightring-export";
 /// [`Recorder::health`](crate::Recorder::health) (one exporter per recorder is assumed).
 pub const FAULT_COMPONENT: &str = "exporter";
 
-/// Shortest and longest sleep between two polls of the ring.
-const POLL_MIN: Duration = Duration::from_millis(1);
-const POLL_MAX: Duration = Duration::from_millis(20);
 /// How often rotated files are compressed and pruned besides after each rotation.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 /// Largest write handed to the file at once.
@@ -61,6 +58,7 @@ const BACKLOG_BATCHES: usize = 4;
 
 /// What the exporter has done so far. From [`Exporter::stats`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ExporterStats {
     /// Events written to the stream (current and rotated files).
     pub events_written: u64,
@@ -92,7 +90,7 @@ pub struct ExporterStats {
 /// (flushing first).
 pub struct Exporter {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Thread,
     path: PathBuf,
     snapshot_path: Option<PathBuf>,
 }
@@ -108,13 +106,6 @@ struct Outcomes {
     flush_error: Option<Failure>,
     /// Why the final round at close failed.
     close_error: Option<Failure>,
-}
-
-/// `t + d`, or a year on (or `t`) when that overflows.
-fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .or_else(|| t.checked_add(Duration::from_secs(365 * 86_400)))
-        .unwrap_or(t)
 }
 
 impl Exporter {
@@ -158,14 +149,12 @@ impl Exporter {
             .transpose()?;
         let shared = Shared::new();
         let rec = cursor.recorder().clone();
-        let config = rec.config();
-        let per_shard = (config.capacity / config.shards.max(1)).max(1) as f64;
         let now = Instant::now();
         let path = cfg.path.clone();
         let snapshot_path = cfg.snapshot_path.clone();
         let worker = Worker {
             rec,
-            cursor,
+            follower: Follower::new(cursor),
             naming,
             out: Some(out),
             next_seq,
@@ -174,27 +163,21 @@ impl Exporter {
             pending: VecDeque::new(),
             pending_events: 0,
             pending_since: None,
-            polled: Vec::new(),
             chunk: Vec::new(),
             stats: ExporterStats::default(),
             faults: Faults::default(),
             failure: None,
             retry_at: None,
-            per_shard,
-            poll_every: POLL_MIN,
-            last_poll: now,
             next_snapshot: None,
             next_maintain: after(now, MAINTAIN_EVERY),
             flushed: 0,
             cfg,
         };
-        let handle = std::thread::Builder::new()
-            .name(THREAD_NAME.into())
-            .spawn(move || worker.run())
-            .map_err(ExporterError::Spawn)?;
+        let thread =
+            Thread::spawn(THREAD_NAME, move || worker.run()).map_err(ExporterError::Spawn)?;
         Ok(Exporter {
             shared,
-            thread: Mutex::new(Some(handle)),
+            thread,
             path,
             snapshot_path,
         })
@@ -407,7 +390,7 @@ struct Faults {
     maintain: Option<String>,
     snapshot: Option<String>,
     /// What the recorder shows now.
-    shown: Option<String>,
+    shown: ShownFault,
 }
 
 impl Faults {
@@ -417,20 +400,14 @@ impl Faults {
             .filter_map(|f| f.as_deref())
             .collect();
         let now = (!all.is_empty()).then(|| all.join("; "));
-        if now != self.shown {
-            match &now {
-                Some(reason) => rec.set_fault(FAULT_COMPONENT, reason.clone()),
-                None => rec.clear_fault(FAULT_COMPONENT),
-            }
-            self.shown = now;
-        }
+        self.shown.show(rec, FAULT_COMPONENT, now.as_deref());
     }
 }
 
 /// The thread's state.
 struct Worker {
     rec: Recorder,
-    cursor: Cursor,
+    follower: Follower,
     cfg: ExporterConfig,
     naming: Naming,
     out: Option<Output>,
@@ -445,7 +422,6 @@ struct Worker {
     pending_events: usize,
     /// When `pending` last became non-empty.
     pending_since: Option<Instant>,
-    polled: Vec<EventRecord>,
     chunk: Vec<u8>,
     stats: ExporterStats,
     faults: Faults,
@@ -453,10 +429,6 @@ struct Worker {
     failure: Option<Failure>,
     /// When to retry that write.
     retry_at: Option<Instant>,
-    /// Slots per shard, for the poll interval.
-    per_shard: f64,
-    poll_every: Duration,
-    last_poll: Instant,
     next_snapshot: Option<Instant>,
     next_maintain: Instant,
     /// The last flush ticket completed.
@@ -517,7 +489,7 @@ impl Worker {
     }
 
     fn next_deadline(&self) -> Instant {
-        let mut d = after(self.last_poll, self.poll_every).min(self.next_maintain);
+        let mut d = self.follower.next_poll().min(self.next_maintain);
         if let Some(t) = self.retry_at {
             d = d.min(t);
         } else if let Some(t) = self.pending_since {
@@ -532,48 +504,34 @@ impl Worker {
     /// Reads everything new from the ring into `pending`.
     fn poll(&mut self) {
         let now = Instant::now();
-        let dt = now.duration_since(self.last_poll);
-        self.last_poll = now;
-        self.polled.clear();
-        let lost = self.cursor.poll_into(&mut self.polled, usize::MAX);
-        let n = self.polled.len();
+        let (lost, events) = self.follower.poll(now);
+        let n = events.len();
         if lost > 0 {
             self.stats.lost += lost;
-            self.push_gap(lost);
+            // Before this batch's events.
+            let at = Timestamp::now();
+            if self.pending.is_empty() {
+                self.pending_since = Some(now);
+            }
+            match self.pending.back_mut() {
+                Some(Entry::Gap(g)) => {
+                    g.lost += lost;
+                    g.at = at;
+                }
+                _ => self.pending.push_back(Entry::Gap(Gap { lost, at })),
+            }
         }
         if n > 0 {
             if self.pending.is_empty() {
                 self.pending_since = Some(now);
             }
             self.pending_events += n;
-            self.pending.extend(self.polled.drain(..).map(Entry::Event));
+            self.pending.extend(events.map(Entry::Event));
+        } else {
+            drop(events);
         }
         if self.failure.is_some() {
             self.trim_backlog();
-        }
-        // Poll again before a quarter of a shard's slots can be reused at this rate.
-        let seen = n as f64 + lost as f64;
-        self.poll_every = if seen == 0.0 {
-            (self.poll_every * 2).min(POLL_MAX)
-        } else {
-            let rate = seen / dt.as_secs_f64().max(1e-6);
-            Duration::from_secs_f64(
-                (self.per_shard / 4.0 / rate).clamp(POLL_MIN.as_secs_f64(), POLL_MAX.as_secs_f64()),
-            )
-        };
-    }
-
-    fn push_gap(&mut self, lost: u64) {
-        let at = Timestamp::now();
-        if self.pending.is_empty() {
-            self.pending_since = Some(Instant::now());
-        }
-        match self.pending.back_mut() {
-            Some(Entry::Gap(g)) => {
-                g.lost += lost;
-                g.at = at;
-            }
-            _ => self.pending.push_back(Entry::Gap(Gap { lost, at })),
         }
     }
 
@@ -796,7 +754,7 @@ impl Worker {
         }
         if self.pending.is_empty() {
             self.faults = Faults {
-                shown: self.faults.shown.take(),
+                shown: std::mem::take(&mut self.faults.shown),
                 ..Faults::default()
             };
         } else {

@@ -9,6 +9,7 @@ use super::*;
 /// (see [`NetworkReport::since`] for per-period figures). A rate with nothing to divide
 /// by is `null` (`None`), not 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NetworkReport {
     /// When the report was computed.
     pub generated_at: Timestamp,
@@ -31,6 +32,7 @@ pub struct NetworkReport {
 
 /// Block figures of a [`NetworkReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct BlockReport {
     /// Blocks processed (counter `blocks_processed`, from `block_end`).
     pub processed: u64,
@@ -57,6 +59,7 @@ pub struct BlockReport {
 
 /// One endpoint's RPC figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EndpointReport {
     /// Successful calls (counter `rpc.<endpoint>.success`).
     pub successes: u64,
@@ -69,6 +72,7 @@ pub struct EndpointReport {
 /// One RPC method's calls (counter `rpc.<method>.calls`, from `rpc_call` only) and
 /// latency (histogram `rpc.<method>`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MethodReport {
     /// Calls timed.
     pub calls: u64,
@@ -80,6 +84,7 @@ pub struct MethodReport {
 
 /// RPC figures of a [`NetworkReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RpcReport {
     /// All calls: `successes + failures`.
     pub calls: u64,
@@ -97,6 +102,7 @@ pub struct RpcReport {
 
 /// Error figures of a [`NetworkReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ErrorReport {
     /// Events recorded, of every kind (the event counters).
     pub events: u64,
@@ -111,6 +117,7 @@ pub struct ErrorReport {
 
 /// Cache figures of a [`NetworkReport`], from phase results.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CacheReport {
     /// Phases ended with `cache_hit` (counter `cache_hits`).
     pub hits: u64,
@@ -122,6 +129,7 @@ pub struct CacheReport {
 
 /// Pool (or item) figures of a [`NetworkReport`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PoolReport {
     /// Discovered (counter `pools_discovered`).
     pub discovered: u64,

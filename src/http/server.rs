@@ -5,7 +5,6 @@
 
 use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -17,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use super::{routes, HttpError, HttpOptions};
+use crate::control::Thread;
 use crate::Recorder;
 
 /// A running HTTP server (from [`serve`](super::serve)). Dropping it shuts it down
@@ -25,7 +25,7 @@ use crate::Recorder;
 pub struct HttpServer {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    thread: Option<JoinHandle<()>>,
+    thread: Thread,
 }
 
 impl HttpServer {
@@ -42,9 +42,7 @@ impl HttpServer {
 
     fn stop_and_join(&mut self) {
         let _ = self.stop.send(true);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.thread.join();
     }
 }
 
@@ -80,18 +78,16 @@ pub(crate) fn start(
         .build()
         .map_err(HttpError::Runtime)?;
     let (stop, stop_rx) = watch::channel(false);
-    let thread = std::thread::Builder::new()
-        .name("flightring-http".into())
-        .spawn(move || {
-            runtime.block_on(run(rec, std_listener, opts, stop_rx));
-            // Blocking tasks still writing to gone clients are not waited for.
-            runtime.shutdown_timeout(Duration::from_millis(100));
-        })
-        .map_err(HttpError::Runtime)?;
+    let thread = Thread::spawn("flightring-http", move || {
+        runtime.block_on(run(rec, std_listener, opts, stop_rx));
+        // Blocking tasks still writing to gone clients are not waited for.
+        runtime.shutdown_timeout(Duration::from_millis(100));
+    })
+    .map_err(HttpError::Runtime)?;
     Ok(HttpServer {
         addr: local,
         stop,
-        thread: Some(thread),
+        thread,
     })
 }
 

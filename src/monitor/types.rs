@@ -207,6 +207,7 @@ pub struct MissedBlock {
 /// What one [`BlockMonitor::process_block`](super::BlockMonitor::process_block) call
 /// found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BlockOutcome {
     /// Heights newly recorded as missed (a gap before this block), lowest first.
     pub missed: Vec<u64>,
@@ -229,6 +230,7 @@ pub struct BlockOutcome {
 
 /// The monitor's figures. Rates are in `0.0..=1.0`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct MonitorStats {
     /// Distinct blocks processed (duplicates and stale blocks not included).
     pub processed: u64,

@@ -37,6 +37,7 @@ use crate::read::decode::decode_record;
 
 /// What one [`Cursor::poll`](crate::Cursor::poll) returned.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Batch {
     /// New events, ordered by `(timestamp, id)`.
     pub events: Vec<EventRecord>,

@@ -40,6 +40,7 @@ impl HealthStatus {
 
 /// The figures a verdict was drawn from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct HealthFigures {
     /// Seconds the window figures cover.
     pub window_secs: f64,
@@ -67,6 +68,7 @@ pub struct HealthFigures {
 
 /// The recorder's health. Serialisable; served to supervisors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Health {
     /// The verdict.
     pub status: HealthStatus,

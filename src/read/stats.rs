@@ -52,6 +52,7 @@ impl Totals {
 
 /// Events refused before they reached the ring, by reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Rejected {
     /// While the recorder was disabled (`set_enabled(false)`).
     pub disabled: u64,
@@ -111,6 +112,7 @@ impl Shared {
 
 /// Figures over the recent window (the health window, 60 s by default).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct WindowStats {
     /// How many seconds the figures cover (less than the window just after start).
     pub seconds: f64,
@@ -136,6 +138,7 @@ pub struct WindowStats {
 /// `total_recorded = retained + overwritten + expired + cleared`; `dropped` events
 /// never reached the ring, and `rejected` ones were refused before it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Stats {
     /// When these figures were taken.
     pub taken_at: crate::Timestamp,

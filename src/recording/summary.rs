@@ -14,6 +14,7 @@ use super::{Losses, Recording, Source};
 
 /// Latency figures of one kind's duration fields, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Latency {
     /// Events with a duration.
     pub count: u64,
@@ -31,6 +32,7 @@ pub struct Latency {
 
 /// What a recording holds, in counts.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// The recording's name.
     pub name: String,

@@ -24,6 +24,7 @@ pub enum ReplayError {
 
 /// What a replay did, and how closely it kept time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ReplayReport {
     /// Events emitted.
     pub replayed: u64,

@@ -3,4 +3,5 @@
 //! events is the read side's own thread, `read::sweeper`; exporters are in
 //! `crate::exporter` and `crate::integrations`; all share `crate::control`.)
 
+pub(crate) mod follower;
 pub(crate) mod panic_hook;

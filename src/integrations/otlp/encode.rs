@@ -77,17 +77,10 @@ impl<'a> From<&'a Value> for Any<'a> {
     }
 }
 
-fn varint_len(v: u64) -> usize {
-    // 7 bits a byte; 0 takes one byte.
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
+use crate::varint::len as varint_len;
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
+fn put_varint(out: &mut Vec<u8>, v: u64) {
+    crate::varint::write(v, |b| out.push(b));
 }
 
 fn put_key(out: &mut Vec<u8>, field: u8, wire: u8) {
@@ -337,18 +330,7 @@ fn fields(mut b: &[u8]) -> impl Iterator<Item = (u64, Field<'_>)> {
     })
 }
 
-fn take_varint(b: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for i in 0..10 {
-        let (&byte, rest) = b.split_first()?;
-        *b = rest;
-        v |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
+use crate::varint::read as take_varint;
 
 #[cfg(test)]
 mod tests {

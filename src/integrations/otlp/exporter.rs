@@ -22,15 +22,15 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::control::{self, ExitGuard, FlushWait};
+use crate::control::{self, ExitGuard, FlushWait, Thread};
 use crate::model::event::EventRecord;
 use crate::model::Timestamp;
 use crate::recorder::Cursor;
 use crate::recorder::Recorder;
+use crate::runtime::follower::{after, Follower, ShownFault, POLL_MAX};
 
 use super::client::{Client, Outcome};
 use super::config::{OtlpBuilder, OtlpConfig, OtlpError};
@@ -44,9 +44,6 @@ pub const THREAD_NAME: &str = "flightring-otlp";
 /// assumed).
 pub const FAULT_COMPONENT: &str = "otlp";
 
-/// Shortest and longest sleep between two reads of the ring.
-const POLL_MIN: Duration = Duration::from_millis(1);
-const POLL_MAX: Duration = Duration::from_millis(20);
 /// Flush outcomes kept for callers that have not looked yet.
 const RESULTS_KEPT: usize = 64;
 
@@ -93,7 +90,7 @@ pub struct OtlpStats {
 /// `Send + Sync`: flush, read stats or close it from any thread. Dropping it closes it.
 pub struct OtlpExporter {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    thread: Thread,
     endpoint: String,
     wait: Duration,
 }
@@ -110,13 +107,6 @@ struct Outcomes {
     dropped: VecDeque<(u64, u64, u64, String)>,
     /// Events left unsent at close, and why.
     close_error: Option<(u64, String)>,
-}
-
-/// `t + d`, or a year on (or `t`) when that overflows.
-fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d)
-        .or_else(|| t.checked_add(Duration::from_secs(365 * 86_400)))
-        .unwrap_or(t)
 }
 
 impl OtlpExporter {
@@ -146,17 +136,13 @@ impl OtlpExporter {
         let (endpoint, ca) = cfg.validate()?;
         let shared = Shared::new();
         let rec = cursor.recorder().clone();
-        let config = rec.config();
-        let per_shard = (config.capacity / config.shards.max(1)).max(1) as f64;
-        let now = Instant::now();
         let worker = Worker {
             client: Client::new(endpoint, &cfg.headers, cfg.request_timeout, ca),
             encoder: RequestEncoder::new(&cfg.service_name, &cfg.resource_attributes),
             rec,
-            cursor,
+            follower: Follower::new(cursor),
             shared: Arc::clone(&shared),
             pending: VecDeque::new(),
-            polled: Vec::new(),
             body: Vec::new(),
             stats: OtlpStats::default(),
             taken: 0,
@@ -166,21 +152,15 @@ impl OtlpExporter {
             backoff: cfg.backoff_initial,
             retry_at: None,
             rng: seed(),
-            per_shard,
-            poll_every: POLL_MIN,
-            last_poll: now,
             fault: None,
-            fault_shown: None,
+            fault_shown: ShownFault::default(),
             stop: None,
             cfg: cfg.clone(),
         };
-        let handle = std::thread::Builder::new()
-            .name(THREAD_NAME.into())
-            .spawn(move || worker.run())
-            .map_err(OtlpError::Spawn)?;
+        let thread = Thread::spawn(THREAD_NAME, move || worker.run()).map_err(OtlpError::Spawn)?;
         Ok(OtlpExporter {
             shared,
-            thread: Mutex::new(Some(handle)),
+            thread,
             endpoint: cfg.endpoint,
             wait: cfg.shutdown_timeout,
         })
@@ -297,7 +277,7 @@ struct Stopping {
 /// The thread's state.
 struct Worker {
     rec: Recorder,
-    cursor: Cursor,
+    follower: Follower,
     cfg: OtlpConfig,
     client: Client,
     encoder: RequestEncoder,
@@ -305,7 +285,6 @@ struct Worker {
     /// Events read and not yet resolved, oldest first. At most `max_batch - 1` plus one
     /// lap of the ring.
     pending: VecDeque<Pending>,
-    polled: Vec<EventRecord>,
     /// The request body, reused.
     body: Vec<u8>,
     stats: OtlpStats,
@@ -323,13 +302,9 @@ struct Worker {
     retry_at: Option<Instant>,
     /// xorshift64 state for the jitter.
     rng: u64,
-    /// Slots per shard, for the poll interval.
-    per_shard: f64,
-    poll_every: Duration,
-    last_poll: Instant,
     /// The fault the recorder should show, and the one it shows.
     fault: Option<String>,
-    fault_shown: Option<String>,
+    fault_shown: ShownFault,
     stop: Option<Stopping>,
 }
 
@@ -349,7 +324,7 @@ impl Worker {
                 self.marks.push_back(Mark {
                     first: self.seen_ticket + 1,
                     last: requested,
-                    heads: self.cursor.heads(),
+                    heads: self.follower.cursor().heads(),
                     taken: None,
                     dropped_before: self.stats.dropped,
                 });
@@ -357,7 +332,7 @@ impl Worker {
             }
             if stop && self.stop.is_none() {
                 self.stop = Some(Stopping {
-                    heads: self.cursor.heads(),
+                    heads: self.follower.cursor().heads(),
                     deadline: after(Instant::now(), self.cfg.shutdown_timeout),
                 });
             }
@@ -378,7 +353,7 @@ impl Worker {
             }
             self.publish();
             if let Some(s) = &self.stop {
-                let drained = self.pending.is_empty() && self.cursor.reached(&s.heads);
+                let drained = self.pending.is_empty() && self.follower.cursor().reached(&s.heads);
                 if drained {
                     break;
                 }
@@ -399,7 +374,7 @@ impl Worker {
             && self
                 .stop
                 .as_ref()
-                .is_none_or(|s| !self.cursor.reached(&s.heads))
+                .is_none_or(|s| !self.follower.cursor().reached(&s.heads))
     }
 
     fn send_due(&self, now: Instant) -> bool {
@@ -420,7 +395,7 @@ impl Worker {
             d = d.min(after(p.read_at, self.cfg.max_delay));
         }
         if self.may_read(waiting) {
-            d = d.min(after(self.last_poll, self.poll_every));
+            d = d.min(self.follower.next_poll());
         }
         if let Some(s) = &self.stop {
             d = d.min(s.deadline);
@@ -430,30 +405,15 @@ impl Worker {
 
     /// Reads everything new from the ring into `pending`.
     fn poll(&mut self, now: Instant) {
-        let dt = now.duration_since(self.last_poll);
-        self.last_poll = now;
-        self.polled.clear();
-        let lost = self.cursor.poll_into(&mut self.polled, usize::MAX);
-        let n = self.polled.len();
+        let (lost, events) = self.follower.poll(now);
         self.stats.lost += lost;
-        self.taken += n as u64;
+        self.taken += events.len() as u64;
         let observed = Timestamp::now().as_unix_nanos();
-        self.pending
-            .extend(self.polled.drain(..).map(|event| Pending {
-                event,
-                observed,
-                read_at: now,
-            }));
-        // Read again before a quarter of a shard's slots can be reused at this rate.
-        let seen = n as f64 + lost as f64;
-        self.poll_every = if seen == 0.0 {
-            (self.poll_every * 2).min(POLL_MAX)
-        } else {
-            let rate = seen / dt.as_secs_f64().max(1e-6);
-            Duration::from_secs_f64(
-                (self.per_shard / 4.0 / rate).clamp(POLL_MIN.as_secs_f64(), POLL_MAX.as_secs_f64()),
-            )
-        };
+        self.pending.extend(events.map(|event| Pending {
+            event,
+            observed,
+            read_at: now,
+        }));
     }
 
     /// Posts the oldest `max_batch` pending events once.
@@ -535,7 +495,7 @@ impl Worker {
     /// Completes the flushes whose events are all resolved.
     fn settle(&mut self) {
         for m in self.marks.iter_mut().filter(|m| m.taken.is_none()) {
-            if self.cursor.reached(&m.heads) {
+            if self.follower.cursor().reached(&m.heads) {
                 m.taken = Some(self.taken);
             }
         }
@@ -571,20 +531,15 @@ impl Worker {
     fn publish(&mut self) {
         self.stats.pending = self.pending.len() as u64;
         self.shared.publish(&self.stats);
-        if self.fault != self.fault_shown {
-            match &self.fault {
-                Some(reason) => self.rec.set_fault(FAULT_COMPONENT, reason.clone()),
-                None => self.rec.clear_fault(FAULT_COMPONENT),
-            }
-            self.fault_shown = self.fault.clone();
-        }
+        self.fault_shown
+            .show(&self.rec, FAULT_COMPONENT, self.fault.as_deref());
     }
 
     /// The end: whatever was recorded before `close()` and is still unsent is dropped,
     /// counted.
     fn finish(&mut self) {
         if let Some(s) = &self.stop {
-            if !self.cursor.reached(&s.heads) {
+            if !self.follower.cursor().reached(&s.heads) {
                 // Time ran out before the drain read everything: read the rest so it is
                 // counted.
                 self.poll(Instant::now());

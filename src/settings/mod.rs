@@ -19,6 +19,9 @@ use crate::model::HealthThresholds;
 use crate::model::RedactionConfig;
 use crate::recorder::Recorder;
 
+mod relay;
+pub use relay::{AlertSettings, EmailSettings, LoggingSettings};
+
 /// Every environment variable [`Settings::from_env`] reads.
 pub const ENV_VARS: &[&str] = &[
     "FLIGHTRING_CONFIG",
@@ -207,6 +210,51 @@ enum Origin {
 /// # Ok::<(), flightring::SettingsError>(())
 /// ```
 ///
+/// # The relay operator's tables
+///
+/// `[monitoring]` ([`MonitorConfig`](crate::monitor::MonitorConfig)'s keys, feature
+/// `monitor`), `[logging]` ([`LoggingSettings`]) and `[alerts]` with `[alerts.email]`
+/// ([`AlertSettings`], [`EmailSettings`]; `AlertSettings::builder` makes the alert
+/// manager with feature `alerts`). Durations are seconds or strings (`30`, `"30s"`,
+/// `"1h 30m"`), sizes bytes or strings (`"100MB"`, powers of 1024). A bad value is a
+/// [`SettingsError::File`] naming the dotted key (`monitoring.max_block_delay`) and its
+/// line.
+///
+/// ```
+/// # #[cfg(feature = "monitor")] {
+/// use std::time::Duration;
+/// let s = flightring::Settings::from_toml_str(r#"
+///     [monitoring]
+///     expected_block_time = 12
+///     max_block_delay = "30s"
+///     retry_attempts = 3
+///     retry_delay = 5
+///     alert_threshold = 5
+///     enable_recovery = true
+///     enable_logging = true
+///
+///     [logging]
+///     log_file = "logs/missed_blocks.jsonl"
+///     max_file_size = "100MB"
+///     backup_count = 5
+///     log_level = "INFO"
+///
+///     [alerts]
+///     enabled = true
+///     console = true
+///     webhook_url = "http://127.0.0.1:9000/hook"
+///     throttle_window = "60s"
+///     max_retries = 5
+/// "#).unwrap();
+/// assert_eq!(s.monitoring.unwrap().max_block_delay, Duration::from_secs(30));
+/// assert_eq!(s.logging.unwrap().max_file_size, 100 << 20);
+/// assert_eq!(s.alerts.unwrap().throttle_window, Duration::from_secs(60));
+/// let err = flightring::Settings::from_toml_str("[monitoring]\nalert_threshold = 0\n").unwrap_err();
+/// assert_eq!(err.key(), Some("monitoring.alert_threshold"));
+/// assert_eq!(err.line(), Some(2));
+/// # }
+/// ```
+///
 /// # Recorder and exporter
 ///
 /// [`Recorder::from_env`] and [`Recorder::from_toml_file`] build the recorder and drop
@@ -252,6 +300,13 @@ pub struct Settings {
     pub exporter: Option<ExporterConfig>,
     /// What to redact (default: [`RedactionConfig::default`]).
     pub redaction: RedactionConfig,
+    /// The block monitor's settings: a `[monitoring]` table (feature `monitor`).
+    #[cfg(feature = "monitor")]
+    pub monitoring: Option<crate::monitor::MonitorConfig>,
+    /// The missed-block log: a `[logging]` table.
+    pub logging: Option<LoggingSettings>,
+    /// Alert channels and delivery: an `[alerts]` table.
+    pub alerts: Option<AlertSettings>,
     /// Where each recorder setting came from, by the builder's field name.
     origins: Vec<(&'static str, Origin)>,
 }
@@ -503,6 +558,17 @@ impl Settings {
         if let Some(r) = file.redaction {
             s.redaction = r;
         }
+        let blame = relay::Blame { text, path };
+        #[cfg(feature = "monitor")]
+        if let Some(m) = file.monitoring {
+            s.monitoring = Some(m.settings(&blame)?);
+        }
+        if let Some(l) = file.logging {
+            s.logging = Some(l.settings(&blame)?);
+        }
+        if let Some(a) = file.alerts {
+            s.alerts = Some(a.settings(&blame)?);
+        }
         Ok(s)
     }
 
@@ -623,6 +689,10 @@ struct FileSettings {
     health: Option<Spanned<HealthFile>>,
     exporter: Option<ExporterConfig>,
     redaction: Option<RedactionConfig>,
+    #[cfg(feature = "monitor")]
+    monitoring: Option<relay::MonitoringFile>,
+    logging: Option<relay::LoggingFile>,
+    alerts: Option<relay::AlertsFile>,
 }
 
 /// A duration written `"24h"` or as a number of seconds.
