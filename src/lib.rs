@@ -140,8 +140,8 @@ pub struct ReadmeDoctests;
 #[doc(hidden)]
 pub mod internals {
     pub use crate::core::interner::Interner;
-    pub use crate::core::ring::Shard;
-    pub use crate::core::slot::{Claimed, ReadAt};
+    pub use crate::core::ring::{ReadAt, Shard};
+    pub use crate::core::slot::Prior;
 
     /// Encodes `ev` into `out` the way the record path does; returns (bytes used,
     /// truncated).
@@ -153,6 +153,25 @@ pub mod internals {
     ) -> (usize, bool) {
         let e = crate::core::codec::encode(ev, kind_id, raw_ts, out);
         (e.len, e.truncated)
+    }
+
+    /// The cells the record path gives `ev` under `max_event_bytes`, and whether it is
+    /// truncated: `ceil(size / 56)` of its whole size when that fits, else of its
+    /// encoding cut to `max_event_bytes`.
+    pub fn cells_needed(
+        ev: &crate::Event<'_>,
+        kind_id: u16,
+        max_event_bytes: usize,
+    ) -> (usize, bool) {
+        use crate::core::{codec, slot::CELL_PAYLOAD};
+        match codec::plan_whole(ev, kind_id) {
+            Some(n) if n <= max_event_bytes => (n.div_ceil(CELL_PAYLOAD), false),
+            _ => {
+                let mut buf = vec![0u8; max_event_bytes];
+                let e = codec::encode_cut_to_buf(ev, kind_id, 0, &mut buf);
+                (e.len.div_ceil(CELL_PAYLOAD), e.truncated)
+            }
+        }
     }
 
     /// Decodes a payload into (kind id, inline kind, severity, peer, message, fields,

@@ -125,10 +125,14 @@ fn defaults_are_documented_values() {
     assert_eq!(c.sweep_interval, Duration::from_secs(300));
     assert_eq!(c.min_severity, Severity::Debug);
     assert!(c.shards >= 1 && c.shards.is_power_of_two());
+    assert_eq!(c.capacity_bytes, 65_536 * 128);
+    assert_eq!(c.max_event_bytes, 2048);
+    // Events above `max_event_bytes` are cut to it (this one is 2 KiB and more).
     for bytes in flightring::SLOT_SIZES {
         let r = Recorder::builder()
             .capacity(64)
             .slot_bytes(bytes)
+            .max_event_bytes(bytes)
             .build()
             .unwrap();
         r.record(&flightring::Event::new("k", Severity::Info).message(&"x".repeat(2000)));

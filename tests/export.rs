@@ -6,6 +6,8 @@ fn populated() -> Recorder {
     let r = Recorder::builder()
         .capacity(1024)
         .shards(2)
+        // So the 500-byte message below is cut (events up to 2 KiB are whole by default).
+        .max_event_bytes(256)
         .build()
         .unwrap();
     r.peer_connected("peer1", "10.0.0.1:8333");

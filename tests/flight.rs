@@ -904,10 +904,11 @@ fn truncated_records_read_back_with_cut_strings() {
         }
     );
 
-    // A real truncated event, in 64-byte slots: the numbers survive.
+    // A real truncated event, cut to one 64-byte cell: the numbers survive.
     let r = Recorder::builder()
         .capacity(256)
         .slot_bytes(64)
+        .max_event_bytes(64)
         .build()
         .unwrap();
     r.error_event(

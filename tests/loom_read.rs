@@ -1,7 +1,7 @@
 //! Loom model tests of the two lock-free read paths outside the slot protocol proper:
 //! the kind interner's publish (`src/core/interner.rs`: a name is stored, then its index
 //! entry is released, and lock-free lookups acquire it) and the snapshot's copy of a
-//! slot straight into its buffer (`Shard::read_extend`, used by `read::snapshot`).
+//! record's cells straight into its buffer (`Shard::read_record`, used by `read::snapshot`).
 //!
 //! ```text
 //! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" cargo test --release --test loom_read
@@ -89,13 +89,13 @@ fn snapshot_copy_is_whole_or_nothing_under_overwrite() {
     let seen = Seen::default();
     let s = seen.clone();
     model(move || {
-        let shard = Arc::new(Shard::new(1, 3));
+        let shard = Arc::new(Shard::new(1, 2, 1));
         let r = {
             let shard = Arc::clone(&shard);
             let s = s.clone();
             thread::spawn(move || {
                 let mut out = vec![7u64]; // what an earlier slot left in the buffer
-                match shard.read_extend(0, &mut out, 2, |_| true) {
+                match shard.read_record(0, &mut out, |_| true) {
                     Some(_) => {
                         assert_eq!(out.len(), 3, "{out:x?}");
                         assert_eq!(out[1], out[2], "a torn copy: {out:x?}");
@@ -112,7 +112,7 @@ fn snapshot_copy_is_whole_or_nothing_under_overwrite() {
                 // `keep` sees the first word (the raw timestamp) and can refuse the
                 // event, as the retention cut-off does; the buffer is then untouched.
                 let mut kept = Vec::new();
-                match shard.read_extend(0, &mut kept, 2, |w0| w0 != 0xB2) {
+                match shard.read_record(0, &mut kept, |w0| w0 != 0xB2) {
                     Some(_) => assert_eq!(kept, [0xA1, 0xA1]),
                     None => assert!(kept.is_empty(), "{kept:x?}"),
                 }

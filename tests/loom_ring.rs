@@ -1,141 +1,156 @@
-//! Loom model tests of slot claiming in a shard shared by two writers (`src/ring.rs`),
-//! with wrap-around on a two-slot shard, run with loom's atomics and fences.
+//! Loom model tests of cell claiming in a shard shared by two writers
+//! (`src/core/ring.rs`): multi-cell records, records that wrap around the end of the
+//! shard, and writers lapped in the middle of a record, run with loom's atomics and
+//! fences.
 //!
 //! ```text
 //! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" \
 //!     cargo test --release --test loom_slot --test loom_ring
 //! ```
 //!
-//! After both writers finish: no two events got the same position; every attempt either
-//! wrote or was counted as dropped; every slot that reads as complete holds, whole, the
-//! payload of the write that got its position; and `fresh + reused + overwritten ==
-//! writes`, where `overwritten` counts the writes that returned `Claimed::Overwrote`.
-//! Variants with a third thread add a reader racing both writers.
+//! After both writers finish: no two events got overlapping positions; every attempt
+//! either wrote or was counted as dropped; every cell that reads as a complete head
+//! reads whole (no continuation lost) and holds, in every word, the payload of the write
+//! that got its position; and the accounting identity holds exactly:
+//! `recorded = retained + overwritten` with `overwritten = recorded + extra − missing`
+//! (nothing is killed here). Variants with a third thread add a reader racing both
+//! writers, which must never get a torn record.
 //!
-//! The models see events dropped even with two writers and two slots: a writer whose
-//! slot a writer one lap behind (or ahead) still holds drops its event, and under the
-//! C11 model the claim's Relaxed first load may also show it a stale WRITING value.
-//! Either way the drop is counted, which is what is checked.
+//! Each model asserts that the situation it is about was explored ("wrapped", "lapped
+//! mid-record", "read whole"), so it cannot pass vacuously.
 #![cfg(loom)]
 
 use std::sync::Arc;
 
 use loom::thread;
 
-use flightring::internals::{Claimed, Shard};
+use flightring::internals::Shard;
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
 use loom_model::{model, Seen};
 
-/// The word writer `thread` stores (twice) for its `i`-th event; never 0 and unique.
+/// The word writer `thread` stores in every payload word of its `i`-th event; never 0
+/// and unique.
 fn tag(thread: u64, i: u64) -> u64 {
     0xF1_0000 + (thread << 8) + i
 }
 
-fn payload(w: u64) -> [u8; 16] {
-    let mut p = [0u8; 16];
-    p[..8].copy_from_slice(&w.to_le_bytes());
-    p[8..].copy_from_slice(&w.to_le_bytes());
-    p
+fn payload(w: u64, words: usize) -> Vec<u8> {
+    (0..words).flat_map(|_| w.to_le_bytes()).collect()
 }
 
-/// One write's result: the tag it wrote and what `Shard::write` returned.
-type Outcome = (u64, Option<(u64, Claimed)>);
+/// One write's result: its tag, its cells, and what `Shard::write` returned.
+type Outcome = (u64, usize, Option<(u64, usize)>);
 
-fn writer(shard: &Shard, thread: u64, events: u64) -> Vec<Outcome> {
-    (0..events)
-        .map(|i| {
-            let t = tag(thread, i);
-            (t, shard.write(&payload(t)))
+/// Writes one event of `cells[i]` cells (two payload words per cell) for each `i`.
+fn writer(shard: &Shard, thread: u64, cells: &[usize]) -> Vec<Outcome> {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, &k)| {
+            let t = tag(thread, i as u64);
+            (t, k, shard.write(&payload(t, 2 * k)))
         })
         .collect()
+}
+
+/// Checks a copy a reader got: every word is the tag of the one write that got `pos`
+/// (the tag is identified by the first word; all must agree).
+fn check_copy(pos: u64, k: usize, out: &[u64], seen: &Seen) {
+    assert_eq!(out.len(), 2 * k, "pos {pos}: {out:x?}");
+    assert!(
+        out.iter().all(|&w| w == out[0]) && out[0] != 0,
+        "torn copy of pos {pos}: {out:x?}"
+    );
+    seen.add("read whole");
+    if k > 1 {
+        seen.add("read a multi-cell record");
+    }
 }
 
 /// Checks the shard after all writers finished, and notes what the execution showed.
 fn check(shard: &Shard, outcomes: &[Outcome], seen: &Seen) {
     let attempts = outcomes.len() as u64;
-    let written: Vec<(u64, u64, Claimed)> = outcomes
+    let written: Vec<(u64, usize, u64)> = outcomes
         .iter()
-        .filter_map(|&(t, r)| r.map(|(pos, c)| (t, pos, c)))
+        .filter_map(|&(t, k, r)| r.map(|(pos, _)| (t, k, pos)))
         .collect();
     let writes = written.len() as u64;
 
-    // No two events got the same position.
-    let mut positions: Vec<u64> = written.iter().map(|w| w.1).collect();
-    positions.sort_unstable();
-    positions.dedup();
-    assert_eq!(
-        positions.len() as u64,
-        writes,
-        "duplicate positions: {outcomes:?}"
-    );
+    // No two events got overlapping positions.
+    let mut ranges: Vec<(u64, u64)> = written.iter().map(|w| (w.2, w.2 + w.1 as u64)).collect();
+    ranges.sort_unstable();
+    for r in ranges.windows(2) {
+        assert!(r[0].1 <= r[1].0, "overlapping positions: {outcomes:?}");
+    }
 
     // Every attempt wrote or was counted as dropped.
     assert_eq!(shard.dropped() + writes, attempts, "{outcomes:?}");
 
-    // fresh + reused + overwritten == writes. Nothing is killed here, so nothing is
-    // reused, and the writes that found a never-written slot are the fresh ones.
-    let overwritten = written.iter().filter(|w| w.2 == Claimed::Overwrote).count() as u64;
-    let fresh = written.iter().filter(|w| w.2 == Claimed::Fresh).count() as u64;
-    assert_eq!(shard.fresh(), fresh, "{outcomes:?}");
-    assert_eq!(shard.reused(), 0, "{outcomes:?}");
-    assert_eq!(
-        shard.fresh() + shard.reused() + overwritten,
-        writes,
-        "{outcomes:?}"
-    );
-
-    // Every complete slot is whole and holds the write that got its position, which
-    // is the newest position written to that slot.
+    // Every complete head reads whole, from the write that got its position.
     let mut retained = 0u64;
-    for idx in 0..shard.slots() {
-        let mut out = [0u64; 2];
-        let Some(pos) = shard.read(idx, &mut out) else {
+    for idx in 0..shard.cells() {
+        let Some((pos, k)) = shard.ready_head(idx) else {
             continue;
         };
+        let mut out = Vec::new();
+        let got = shard.read_record(idx, &mut out, |_| true);
+        assert_eq!(
+            got,
+            Some((pos, k)),
+            "a head at quiescence reads whole: {outcomes:?}"
+        );
         retained += 1;
-        assert_eq!(pos as usize % shard.slots(), idx);
-        assert_eq!(out[0], out[1], "torn slot {idx}: {out:x?}");
-        let (t, _, _) = written
+        assert_eq!(pos as usize % shard.cells(), idx);
+        let &(t, wk, _) = written
             .iter()
-            .find(|w| w.1 == pos)
-            .unwrap_or_else(|| panic!("slot {idx} holds pos {pos} that no write got"));
-        assert_eq!(out[0], *t, "slot {idx} (pos {pos}) holds another event");
-        let newest = written
-            .iter()
-            .filter(|w| w.1 as usize % shard.slots() == idx)
-            .map(|w| w.1)
-            .max();
-        assert_eq!(Some(pos), newest, "slot {idx}: {outcomes:?}");
+            .find(|w| w.2 == pos)
+            .unwrap_or_else(|| panic!("cell {idx} holds pos {pos} that no write got"));
+        assert_eq!(k, wk, "{outcomes:?}");
+        assert!(
+            out.iter().all(|&w| w == t),
+            "cell {idx} (pos {pos}): {out:x?}"
+        );
+        if idx + k > shard.cells() {
+            seen.add("wrapped");
+        }
     }
-    // At quiescence every written slot is complete: retained = writes − overwritten.
-    assert_eq!(retained, writes - overwritten, "{outcomes:?}");
 
-    if let Some(&(t, _, _)) = written.iter().find(|w| w.1 == 0) {
-        seen.add(format!("writer {} got pos 0", t >> 8 & 0xff));
-    }
-    let last = positions.last().copied().unwrap_or(0);
-    if last + 1 > writes {
-        seen.add("hole");
-    }
+    // recorded = retained + overwritten, overwritten = recorded + extra − missing.
+    let overwritten = (writes + shard.overwrite_extra())
+        .checked_sub(shard.overwrite_missing())
+        .expect("missing never exceeds recorded + extra");
+    assert_eq!(writes, retained + overwritten, "{outcomes:?}");
+    // The writers' own view: the heads each successful write reported.
+    let reported: u64 = outcomes
+        .iter()
+        .filter_map(|o| o.2)
+        .map(|r| r.1 as u64)
+        .sum();
+    assert!(reported <= overwritten, "{outcomes:?}");
+
     if overwritten > 0 {
         seen.add("overwrote");
     }
     if writes < attempts {
         seen.add("dropped");
+        if outcomes.iter().any(|o| o.2.is_none() && o.1 > 1) {
+            seen.add("lapped mid-record");
+        }
     }
 }
 
-/// Two writers share a two-slot shard: writer 1 (spawned) writes `a` events, writer 2
-/// (the model's main thread) writes `b`. With `reader`, a third thread copies both
-/// slots while they write and checks that every complete copy is whole.
-fn two_writers(a: u64, b: u64, reader: bool) -> Seen {
+/// Two writers share a shard of `cells` cells: writer 1 (spawned) writes events of
+/// `a` cells each, writer 2 (the model's main thread) events of `b` cells each. With
+/// `reader`, a third thread reads every cell while they write and checks every
+/// complete copy.
+fn two_writers(cells: usize, a: &'static [usize], b: &'static [usize], reader: bool) -> Seen {
     let seen = Seen::default();
     let s = seen.clone();
     model(move || {
-        let shard = Arc::new(Shard::new(2, 3));
-        assert_eq!((shard.slots(), shard.payload_words()), (2, 2));
+        let shard = Arc::new(Shard::new(cells, 2, cells));
+        assert_eq!((shard.cells(), shard.words_per_cell()), (cells, 2));
 
         let w1 = {
             let shard = shard.clone();
@@ -145,17 +160,12 @@ fn two_writers(a: u64, b: u64, reader: bool) -> Seen {
             let shard = shard.clone();
             let s = s.clone();
             thread::spawn(move || {
-                for idx in 0..2 {
-                    let mut out = [0u64; 2];
-                    match shard.read(idx, &mut out) {
-                        Some(pos) => {
-                            assert_eq!(pos as usize % 2, idx);
-                            assert_eq!(out[0], out[1], "torn copy of pos {pos}: {out:x?}");
-                            assert_ne!(out[0], 0, "copy of pos {pos} before its payload");
-                            s.add("read whole");
-                        }
-                        None if out.iter().any(|&w| w != 0) => s.add("read rejected"),
-                        None => {}
+                for idx in 0..cells {
+                    let mut out = Vec::new();
+                    if let Some((pos, k)) = shard.read_record(idx, &mut out, |_| true) {
+                        check_copy(pos, k, &out, &s);
+                    } else {
+                        assert!(out.is_empty(), "a failed read leaves the buffer");
                     }
                 }
             })
@@ -171,42 +181,19 @@ fn two_writers(a: u64, b: u64, reader: bool) -> Seen {
 }
 
 #[test]
-fn one_event_each() {
-    two_writers(1, 1, false).assert_saw(&["writer 1 got pos 0", "writer 2 got pos 0"]);
+fn multi_cell_records_wrap_around_the_end() {
+    // 4 cells: 1 + 2 cells, then 2 more: some record wraps from cell 3 to cell 0.
+    two_writers(4, &[1, 2], &[2], false).assert_saw(&["wrapped", "overwrote"]);
 }
 
 #[test]
-fn two_and_one_events_wrap_around() {
-    two_writers(2, 1, false).assert_saw(&[
-        "writer 1 got pos 0",
-        "writer 2 got pos 0",
-        "overwrote",
-        "hole",
-    ]);
+fn a_writer_lapped_mid_record_drops_and_frees_its_cells() {
+    // 2 cells, two 2-cell records: the second writer's range is the first's, one lap
+    // on; it finds a cell the first still writes, drops, and frees what it claimed.
+    two_writers(2, &[2], &[2], false).assert_saw(&["dropped", "lapped mid-record", "overwrote"]);
 }
 
 #[test]
-fn two_events_each_wrap_around() {
-    two_writers(2, 2, false).assert_saw(&[
-        "writer 1 got pos 0",
-        "writer 2 got pos 0",
-        "overwrote",
-        "hole",
-    ]);
-}
-
-#[test]
-fn one_event_each_with_a_reader() {
-    two_writers(1, 1, true).assert_saw(&["writer 1 got pos 0", "writer 2 got pos 0", "read whole"]);
-}
-
-#[test]
-fn two_and_one_events_with_a_reader() {
-    two_writers(2, 1, true).assert_saw(&[
-        "writer 1 got pos 0",
-        "writer 2 got pos 0",
-        "overwrote",
-        "read whole",
-        "read rejected",
-    ]);
+fn a_reader_racing_multi_cell_writes_never_sees_a_torn_record() {
+    two_writers(2, &[2], &[1, 2], true).assert_saw(&["read whole", "read a multi-cell record"]);
 }

@@ -1,5 +1,6 @@
-//! Loom model tests of the seqlock slot protocol (`src/slot.rs`), run through the real
-//! shard code with loom's atomics and fences (`src/sync.rs`).
+//! Loom model tests of the per-cell seqlock protocol (`src/core/slot.rs`), run through
+//! the real shard code (`src/core/ring.rs`) with loom's atomics and fences
+//! (`src/sync.rs`).
 //!
 //! ```text
 //! LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" \
@@ -8,178 +9,131 @@
 //!
 //! What is checked:
 //!
-//! * a reader racing a writer never gets a torn copy: whenever `read` says it copied the
-//!   event at `pos`, both payload words are the ones the writer of `pos` stored; the
-//!   same for a follower reading a position by number with `read_at`;
+//! * a reader racing a writer of multi-cell records never gets a torn copy: whenever
+//!   `read_record` says it copied the event at `pos`, every payload word of every cell
+//!   is the one the writer of `pos` stored; the same for a follower reading a position
+//!   by number with `read_at`;
 //! * a writer racing the sweeper (`kill_if`) accounts for the event it replaces exactly
 //!   once — as overwritten by the writer or as killed by the sweeper, never both and
 //!   never neither — and a successful kill always judged the event it killed.
 //!
 //! Each test also asserts that the races it is about were explored (a torn copy
-//! rejected, each fate of the replaced event), so it cannot pass vacuously. Mutants of
-//! `src/slot.rs` these tests (with `loom_ring.rs`) catch: no Release fence after the
-//! claim, no Acquire fence in `read` or `read_at`, a Relaxed first load in `read`, a
-//! Relaxed publish, a Relaxed claim CAS, a claim that ignores a WRITING slot, a kill by
-//! store instead of CAS, a reuse reported as an overwrite. One they cannot: dropping
-//! the Acquire fence in `kill_if` (loom's read-modify-writes always read the newest
-//! value in execution order, so the reordering that fence forbids never happens under
-//! loom).
+//! rejected, each fate of the replaced event), so it cannot pass vacuously.
 #![cfg(loom)]
 
 use std::sync::Arc;
 
 use loom::thread;
 
-use flightring::internals::{Claimed, ReadAt, Shard};
+use flightring::internals::{ReadAt, Shard};
 
 #[path = "support/loom_model.rs"]
 mod loom_model;
 use loom_model::{model, Seen};
 
-/// The payload word the writer of position `pos` stores (twice). Never 0, so a word a
-/// writer has not stored yet cannot pass for one it has.
+/// The payload word the writer of position `pos` stores in every word. Never 0, so a
+/// word a writer has not stored yet cannot pass for one it has.
 fn word(pos: u64) -> u64 {
     0x5107_0000 + pos
 }
 
-/// The 16-byte payload for `pos`: two identical little-endian words.
-fn payload(pos: u64) -> [u8; 16] {
-    let mut p = [0u8; 16];
-    p[..8].copy_from_slice(&word(pos).to_le_bytes());
-    p[8..].copy_from_slice(&word(pos).to_le_bytes());
-    p
+/// The payload for a record at `pos` of `words` words.
+fn payload(pos: u64, words: usize) -> Vec<u8> {
+    (0..words).flat_map(|_| word(pos).to_le_bytes()).collect()
 }
 
-/// Checks one copy the reader got — whole, and from the writer of the position it
-/// names — and notes what kind of copy it was.
-fn check_copy(got: Option<u64>, out: &[u64; 2], seen: &Seen) {
+/// Checks one copy a reader got — whole, and from the writer of the position it names —
+/// and notes what kind of copy it was.
+fn check_copy(got: Option<(u64, usize)>, out: &[u64], seen: &Seen) {
     match got {
-        Some(pos) => {
-            assert_eq!(out[0], out[1], "torn copy of pos {pos}: {out:x?}");
-            assert_eq!(out[0], word(pos), "copy of pos {pos} holds another event");
+        Some((pos, k)) => {
+            assert_eq!(out.len(), 2 * k, "{out:x?}");
+            assert!(
+                out.iter().all(|&w| w == word(pos)),
+                "torn copy of pos {pos}: {out:x?}"
+            );
             seen.add(format!("pos {pos}"));
         }
-        // Copied, then found the slot had changed: the validation at work.
-        None if out.iter().any(|&w| w != 0) => seen.add("rejected"),
-        None => seen.add("skipped"),
+        None => {
+            assert!(out.is_empty());
+            seen.add("rejected or empty");
+        }
     }
 }
 
-/// The reader thread: copies slot `idx` twice, checking each copy.
-fn reader(shard: Arc<Shard>, idx: usize, seen: Seen) -> thread::JoinHandle<()> {
-    thread::spawn(move || {
-        let mut last = None;
-        for _ in 0..2 {
-            let mut out = [0u64; 2];
-            let got = shard.read(idx, &mut out);
-            check_copy(got, &out, &seen);
-            // Positions only move forward in a slot.
-            assert!(got >= last || got.is_none(), "{last:?} then {got:?}");
-            last = got.or(last);
-        }
-    })
-}
-
-// The writer runs on the model's main thread and the racing thread is spawned: loom
-// explores a race when the later access of the first execution finds the earlier one,
-// so the writer's stores must come first in it.
-
-/// (a) One writer writes two events into a one-slot shard (the second overwrites the
-/// first) while a reader copies the slot twice.
-#[test]
-fn reader_never_sees_a_torn_event() {
+/// One shard of 2 cells of 2 words; the writer writes a 2-cell record at position 0,
+/// then (with `second`) one at position 2, overwriting it, while a reader copies the
+/// record at cell 0.
+fn reader_vs_writer(second: bool) -> Seen {
     let seen = Seen::default();
     let s = seen.clone();
     model(move || {
-        let shard = Arc::new(Shard::new(1, 3));
-        assert_eq!((shard.slots(), shard.payload_words()), (1, 2));
-        let r = reader(shard.clone(), 0, s.clone());
-
-        assert_eq!(shard.write(&payload(0)), Some((0, Claimed::Fresh)));
-        assert_eq!(shard.write(&payload(1)), Some((1, Claimed::Overwrote)));
-
-        r.join().unwrap();
-        let mut out = [0u64; 2];
-        let got = shard.read(0, &mut out);
-        assert_eq!(got, Some(1));
-        check_copy(got, &out, &s);
-    });
-    seen.assert_saw(&["skipped", "rejected", "pos 0", "pos 1"]);
-}
-
-/// (a') The same on a two-slot shard with a wrap-around: three events, the third
-/// overwriting the first in slot 0, while a reader copies slot 0 twice.
-#[test]
-fn reader_never_sees_a_torn_event_after_wrap_around() {
-    let seen = Seen::default();
-    let s = seen.clone();
-    model(move || {
-        let shard = Arc::new(Shard::new(2, 3));
-        let r = reader(shard.clone(), 0, s.clone());
-
-        assert_eq!(shard.write(&payload(0)), Some((0, Claimed::Fresh)));
-        assert_eq!(shard.write(&payload(1)), Some((1, Claimed::Fresh)));
-        assert_eq!(shard.write(&payload(2)), Some((2, Claimed::Overwrote)));
-
-        r.join().unwrap();
-        let mut out = [0u64; 2];
-        for (idx, pos) in [(0usize, 2u64), (1, 1)] {
-            let got = shard.read(idx, &mut out);
-            assert_eq!(got, Some(pos));
-            check_copy(got, &out, &s);
+        let shard = Arc::new(Shard::new(2, 2, 2));
+        let r = {
+            let shard = shard.clone();
+            let s = s.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                let got = shard.read_record(0, &mut out, |_| true);
+                check_copy(got, &out, &s);
+            })
+        };
+        assert_eq!(shard.write(&payload(0, 4)), Some((0, 0)));
+        if second {
+            assert_eq!(shard.write(&payload(2, 4)), Some((2, 1)));
         }
+        r.join().unwrap();
     });
-    seen.assert_saw(&["skipped", "rejected", "pos 0", "pos 2"]);
+    seen
 }
 
-/// (a'') A follower (a cursor) asks for positions 0 and 1 by number with `read_at`
-/// while the writer writes them into a one-slot shard: what it gets as `Ready` is
-/// whole and is that position's event; nothing is killed, so nothing reads as `Dead`.
+#[test]
+fn reader_never_sees_a_torn_multi_cell_record() {
+    reader_vs_writer(false).assert_saw(&["pos 0", "rejected or empty"]);
+}
+
+#[test]
+fn reader_never_sees_a_torn_record_when_it_is_overwritten() {
+    reader_vs_writer(true).assert_saw(&["pos 0", "pos 2", "rejected or empty"]);
+}
+
 #[test]
 fn follower_reads_a_position_whole_or_not_at_all() {
     let seen = Seen::default();
     let s = seen.clone();
     model(move || {
-        let shard = Arc::new(Shard::new(1, 3));
-        let follower = {
+        let shard = Arc::new(Shard::new(2, 2, 2));
+        let r = {
             let shard = shard.clone();
             let s = s.clone();
             thread::spawn(move || {
-                for pos in 0..2 {
-                    let mut out = [0u64; 2];
-                    let got = shard.read_at(pos, &mut out);
-                    if got == ReadAt::Ready {
-                        assert_eq!(out, [word(pos); 2], "read_at({pos}): {out:x?}");
+                let mut out = Vec::new();
+                match shard.read_at(0, &mut out) {
+                    ReadAt::Ready(k) => {
+                        assert_eq!(k, 2);
+                        assert!(out.iter().all(|&w| w == word(0)), "torn: {out:x?}");
+                        s.add("ready");
                     }
-                    assert_ne!(got, ReadAt::Dead, "read_at({pos}) with no kills");
-                    s.add(format!("{pos} {got:?}"));
+                    ReadAt::Gone => s.add("gone"),
+                    ReadAt::Pending => s.add("pending"),
+                    other => panic!("{other:?}"),
                 }
             })
         };
-
-        assert_eq!(shard.write(&payload(0)), Some((0, Claimed::Fresh)));
-        assert_eq!(shard.write(&payload(1)), Some((1, Claimed::Overwrote)));
-
-        follower.join().unwrap();
-        let mut out = [0u64; 2];
-        assert_eq!(shard.read_at(0, &mut out), ReadAt::Gone);
-        assert_eq!(shard.read_at(1, &mut out), ReadAt::Ready);
-        assert_eq!(out, [word(1); 2]);
-        assert_eq!(shard.read_at(2, &mut out), ReadAt::Pending);
+        shard.write(&payload(0, 4)).unwrap();
+        shard.write(&payload(2, 4)).unwrap();
+        r.join().unwrap();
     });
-    seen.assert_saw(&["0 Ready", "0 Gone", "0 Pending", "1 Ready", "1 Pending"]);
+    seen.assert_saw(&["ready", "gone", "pending"]);
 }
 
-/// Writes events `1..=n` into a one-slot shard that already holds event 0, while the
-/// sweeper runs `kill_if` once on the slot with `expired` as its predicate. Checks that
-/// every event ends exactly one of overwritten, killed or retained; that a successful
-/// kill judged the event it killed; and that the shard's counters agree.
-fn writer_vs_sweeper(n: u64, expired: fn(u64) -> bool, seen: Seen) {
+/// A writer overwrites the 2-cell event at position 0 with one at 2 while the sweeper
+/// kills the event in cell 0 if `expired(its timestamp word)`: the replaced event's
+/// fate is counted exactly once.
+fn writer_vs_sweeper(expired: fn(u64) -> bool, seen: Seen) {
     model(move || {
-        let shard = Arc::new(Shard::new(1, 3));
-        // Event 0 is complete before the race starts.
-        assert_eq!(shard.write(&payload(0)), Some((0, Claimed::Fresh)));
-
+        let shard = Arc::new(Shard::new(2, 2, 2));
+        shard.write(&payload(0, 4)).unwrap();
         let sweeper = {
             let shard = shard.clone();
             thread::spawn(move || {
@@ -188,80 +142,45 @@ fn writer_vs_sweeper(n: u64, expired: fn(u64) -> bool, seen: Seen) {
                     judged = Some(w0);
                     expired(w0)
                 });
-                (killed, judged)
+                if let Some(pos) = killed {
+                    assert_eq!(judged, Some(word(pos)), "a kill judged the event it killed");
+                }
+                killed
             })
         };
-        let claims: Vec<Claimed> = (1..=n)
-            .map(|pos| {
-                let (p, claimed) = shard.write(&payload(pos)).expect("never dropped");
-                assert_eq!(p, pos);
-                claimed
-            })
-            .collect();
-        let (killed, judged) = sweeper.join().unwrap();
-
-        // A successful kill judged the very event it killed.
-        if let Some(pos) = killed {
-            assert_eq!(judged, Some(word(pos)), "killed pos {pos} judging another");
-            assert!(expired(word(pos)));
+        let (pos, heads) = shard
+            .write(&payload(2, 4))
+            .expect("one writer is never lapped");
+        assert_eq!(pos, 2);
+        let killed = sweeper.join().unwrap();
+        match (killed, heads) {
+            (Some(0), 0) => seen.add("killed, then reused"),
+            (None, 1) => seen.add("overwritten"),
+            (Some(2), 0) => unreachable!("the new event was written over a live head"),
+            (Some(2), 1) => seen.add("overwrote, then killed the new one"),
+            other => panic!("counted twice or never: {other:?}"),
         }
-
-        // The claim of position p + 1 tells what became of event p; the slot tells
-        // what became of the last one.
-        let mut overwritten = Vec::new();
-        let mut killed_by_fate = Vec::new();
-        let mut retained = Vec::new();
-        for (p, claimed) in claims.iter().enumerate() {
-            match claimed {
-                Claimed::Overwrote => overwritten.push(p as u64),
-                Claimed::Reused => killed_by_fate.push(p as u64),
-                Claimed::Fresh => panic!("pos {} found a never-written slot", p + 1),
-            }
-        }
-        match shard.ready_pos(0) {
-            Some(last) => {
-                assert_eq!(last, n);
-                retained.push(n);
-            }
-            None => killed_by_fate.push(n),
-        }
-
-        // Exactly once: the sweeper killed exactly the event the claims say was
-        // killed, and every event has exactly one fate.
-        let fates = format!("overwritten {overwritten:?} killed {killed_by_fate:?}");
-        assert_eq!(killed_by_fate, Vec::from_iter(killed), "{fates}");
-        let mut all = [overwritten, killed_by_fate, retained].concat();
-        all.sort_unstable();
-        assert_eq!(all, (0..=n).collect::<Vec<_>>(), "{fates}");
-
-        // The counters agree: one fresh claim (event 0), one reuse per kill that a
-        // later writer found, nothing dropped.
-        assert_eq!(shard.fresh(), 1);
-        let reused = claims.iter().filter(|c| **c == Claimed::Reused).count();
-        assert_eq!(shard.reused(), reused as u64);
-        assert_eq!(shard.dropped(), 0);
-
-        seen.add(match (killed, judged) {
-            (Some(pos), _) => format!("killed {pos}"),
-            (None, Some(_)) => "spared".to_owned(),
-            (None, None) => "not ready".to_owned(),
-        });
+        // The identity with the kill counted: 2 recorded = retained + overwritten + killed.
+        let retained = u64::from(shard.ready_head(0).is_some());
+        let overwritten = 2 + shard.overwrite_extra() - shard.overwrite_missing();
+        assert_eq!(2, retained + overwritten + u64::from(killed.is_some()));
     });
 }
 
-/// (b) The sweeper expires only event 0 (its timestamp is before the cut-off); the
-/// writer's next event replaces it.
 #[test]
 fn writer_vs_sweeper_expiring_the_old_event() {
     let seen = Seen::default();
-    writer_vs_sweeper(1, |w0| w0 == word(0), seen.clone());
-    seen.assert_saw(&["killed 0", "spared", "not ready"]);
+    writer_vs_sweeper(|w0| w0 == word(0), seen.clone());
+    seen.assert_saw(&["killed, then reused", "overwritten"]);
 }
 
-/// (b') The sweeper kills whatever complete event it finds; the writer writes two more.
 #[test]
 fn writer_vs_sweeper_killing_any_event() {
     let seen = Seen::default();
-    writer_vs_sweeper(2, |_| true, seen.clone());
-    seen.assert_saw(&["killed 0", "killed 1", "killed 2", "not ready"]);
+    writer_vs_sweeper(|_| true, seen.clone());
+    seen.assert_saw(&[
+        "killed, then reused",
+        "overwritten",
+        "overwrote, then killed the new one",
+    ]);
 }

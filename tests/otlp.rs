@@ -435,7 +435,13 @@ fn every_event_arrives_once_with_its_severity_and_attributes() {
 #[test]
 fn an_outage_longer_than_the_ring_is_counted_and_recovered_from() {
     let mut rx = Receiver::start();
-    let rec = Recorder::builder().capacity(256).shards(1).build().unwrap();
+    // 256 events of one 64-byte cell each (these are small).
+    let rec = Recorder::builder()
+        .capacity(256)
+        .slot_bytes(64)
+        .shards(1)
+        .build()
+        .unwrap();
     let otlp = OtlpExporter::builder()
         .endpoint(rx.endpoint())
         .batch(64, Duration::from_millis(20))

@@ -91,7 +91,13 @@ fn one_thread_gets_the_whole_capacity_in_time_order_with_unique_ids() {
 
 #[test]
 fn full_ring_keeps_the_newest_and_counts_overwrites() {
-    let r = Recorder::builder().capacity(64).shards(1).build().unwrap();
+    // 64 events of 64 bytes of ring: these events take one 64-byte cell each.
+    let r = Recorder::builder()
+        .capacity(64)
+        .slot_bytes(64)
+        .shards(1)
+        .build()
+        .unwrap();
     for i in 0..1000u64 {
         r.record(&Event::new("k", Severity::Info).field("i", i));
     }
@@ -111,7 +117,13 @@ fn full_ring_keeps_the_newest_and_counts_overwrites() {
 
 #[test]
 fn oversized_events_are_truncated_marked_and_counted() {
-    let r = rec(64);
+    // Events up to `max_event_bytes` (2 KiB by default) are whole; this one is smaller.
+    let r = Recorder::builder()
+        .capacity(64)
+        .shards(2)
+        .max_event_bytes(128)
+        .build()
+        .unwrap();
     let long = "ü".repeat(300);
     r.record(
         &Event::new("big", Severity::Warning)

@@ -131,6 +131,16 @@ fn bad_values_name_the_variable_and_the_value() {
         ("FLIGHTRING_CAPACITY", "99999999999", "over the maximum"),
         ("FLIGHTRING_SHARDS", "0", "shards must be at least 1"),
         ("FLIGHTRING_SLOT_BYTES", "100", "slot_bytes must be one of"),
+        (
+            "FLIGHTRING_MAX_EVENT_BYTES",
+            "20",
+            "max_event_bytes must be between",
+        ),
+        (
+            "FLIGHTRING_CAPACITY_BYTES",
+            "10",
+            "capacity_bytes must be between",
+        ),
         ("FLIGHTRING_MIN_SEVERITY", "loud", "expected one of DEBUG"),
         ("FLIGHTRING_RETENTION", "forever", "expected a number"),
         ("FLIGHTRING_RETENTION", "10x", "unknown unit"),
@@ -424,6 +434,26 @@ fn recorder_from_the_real_environment() {
         out.contains("FLIGHTRING_CAPACITY") && out.contains("many"),
         "{out}"
     );
+}
+
+#[test]
+fn ring_bytes_and_the_event_size_limit_from_the_environment_and_a_file() {
+    let s = from_env(&[
+        ("FLIGHTRING_CAPACITY_BYTES", "1048576"),
+        ("FLIGHTRING_MAX_EVENT_BYTES", "4096"),
+        ("FLIGHTRING_SHARDS", "2"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (s.capacity_bytes, s.max_event_bytes),
+        (Some(1 << 20), Some(4096))
+    );
+    let c = s.build().unwrap().config().clone();
+    assert_eq!((c.capacity_bytes, c.max_event_bytes), (1 << 20, 4096));
+    assert_eq!(c.capacity, (1 << 20) / 128, "events of slot_bytes each");
+    let s = Settings::from_toml_str("capacity_bytes = 65536\nmax_event_bytes = 512\n").unwrap();
+    let c = s.build().unwrap().config().clone();
+    assert_eq!((c.capacity_bytes, c.max_event_bytes), (65_536, 512));
 }
 
 #[cfg(feature = "monitor")]

@@ -1,4 +1,4 @@
-//! Builds an event from the input, encodes it into every slot size and decodes it back; see `checks::codec`.
+//! Builds an event from the input, encodes it at every `max_event_bytes` tried and decodes it back; see `checks::codec`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

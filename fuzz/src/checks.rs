@@ -3,8 +3,11 @@
 //! with `#[path = "…"] mod checks;`). Each function takes the fuzzer's raw bytes and
 //! panics if a property fails; errors from the library are fine where documented.
 //!
-//! * [`codec`]: an event built from the bytes survives `encode` → `decode` in every
-//!   slot size: decoding succeeds, every string is a prefix of the original (cuts fall
+//! * [`codec`]: an event built from the bytes survives `encode` → `decode` at every
+//!   `max_event_bytes` tried (one cell, two cells, the default 2 KiB, the 16 KiB limit
+//!   and one size the input picks): decoding succeeds, an event whole at one size is
+//!   whole, byte for byte, at every larger one, the record path's cell count covers the
+//!   encoding exactly, every string is a prefix of the original (cuts fall
 //!   on character boundaries), and without the truncated flag everything round-trips
 //!   exactly.
 //! * [`decode_raw`]: `decode` never panics on arbitrary bytes; whatever it accepts
@@ -12,12 +15,14 @@
 //! * [`import`]: `Snapshot::from_json` and `read_jsonl` never panic; what they accept
 //!   exports back to text that loads to the same thing.
 
-use flightring::internals::{decode, encode};
+use flightring::internals::{cells_needed, decode, encode};
 use flightring::{Event, FieldValue, Severity, Snapshot, MAX_FIELDS};
 
-/// Payload sizes of the slot sizes the recorder offers (64, 128, 256 bytes, less the
-/// sequence word).
-pub const PAYLOAD_SIZES: [usize; 3] = [56, 120, 248];
+/// `max_event_bytes` budgets tried for every input: one 64-byte cell's payload, two
+/// cells', the default, and the largest accepted (an input-chosen one is added).
+pub const PAYLOAD_SIZES: [usize; 4] = [56, 112, 2048, 16384];
+/// Payload bytes of one cell.
+const CELL_PAYLOAD: usize = 56;
 
 /// The kind id that makes `encode` store the kind name inline.
 const INLINE_KIND: u16 = u16::MAX;
@@ -185,11 +190,34 @@ pub fn codec(data: &[u8]) {
     // The event keeps at most MAX_FIELDS fields; more set its truncated flag.
     let kept_fields = &spec.fields[..spec.fields.len().min(MAX_FIELDS)];
 
-    for size in PAYLOAD_SIZES {
+    let picked = 24 + (spec.raw_ts as usize ^ spec.message.len()) % (16384 - 24);
+    let mut sizes = PAYLOAD_SIZES.to_vec();
+    sizes.push(picked);
+    sizes.sort_unstable();
+    let mut whole_at: Option<Vec<u8>> = None;
+    for size in sizes {
         // Garbage around the payload: decoding must not depend on zeroed buffers.
         let mut buf = vec![0xA5u8; size];
         let (len, truncated) = encode(&ev, spec.kind_id, spec.raw_ts, &mut buf);
         assert!((HEADER..=size).contains(&len), "size {size}: len {len}");
+        // The record path takes the cells this encoding needs, no more.
+        let (cells, cells_cut) = cells_needed(&ev, spec.kind_id, size);
+        assert_eq!(
+            cells,
+            len.div_ceil(CELL_PAYLOAD),
+            "size {size}: cells for {len}"
+        );
+        assert_eq!(
+            cells_cut, truncated,
+            "size {size}: the record path's truncation"
+        );
+        // Whole at a smaller budget: whole, and the same bytes, at this one.
+        if let Some(w) = &whole_at {
+            assert!(!truncated, "size {size}: whole at a smaller size");
+            assert_eq!(&buf[..len], &w[..], "size {size}: a different encoding");
+        } else if !truncated {
+            whole_at = Some(buf[..len].to_vec());
+        }
         assert_eq!(
             buf[..8],
             spec.raw_ts.to_le_bytes(),

@@ -25,11 +25,12 @@
 //! ```
 //!
 //! A typical event — a 20-byte peer id, a 40-byte message, an address string and a
-//! size — takes about 110 bytes, so it fits a 128-byte slot whole.
+//! size — takes about 110 bytes: two 64-byte cells of ring (56 payload bytes each).
+//! An event takes `ceil(len / 56)` cells, up to `max_event_bytes`.
 //!
 //! # Truncation
 //!
-//! When an event does not fit, the kind (inline, at most 64 bytes) and the peer (at most
+//! When an event is larger than `max_event_bytes`, the kind (inline, at most 64 bytes) and the peer (at most
 //! 255 bytes) are kept first; the message then gets what is left after the fields, but
 //! never less than half of the space left; fields fill the rest in order (whole, except
 //! that the last string value may be cut). Strings are cut on UTF-8 character
@@ -40,7 +41,7 @@ use crate::model::event::{Event, FieldValue, MAX_FIELDS};
 use crate::model::severity::Severity;
 
 mod words;
-pub(crate) use words::encode_into_words;
+pub(crate) use words::{encode_cut_to_buf, encode_into_words, store_words, MAX_PAYLOAD_BYTES};
 
 /// Bytes before the variable part: timestamp and header.
 pub(crate) const HEADER_BYTES: usize = 16;
@@ -566,7 +567,7 @@ pub(crate) fn decode(b: &[u8]) -> Result<Decoded<'_>, CodecError> {
     })
 }
 
-/// Copies slot payload words into `out` as the little-endian bytes the decoder reads
+/// Copies payload words into `out` as the little-endian bytes the decoder reads
 /// (`out` is at least `8 * words.len()` long).
 pub(crate) fn words_to_bytes(words: &[u64], out: &mut [u8]) {
     for (w, b) in words.iter().zip(out.chunks_exact_mut(8)) {

@@ -15,8 +15,10 @@
 //! 3. one raw clock read (see [`clock`]);
 //! 4. the thread's shard: its thread-local number plus the time epoch, so concurrent
 //!    threads are on different shards while one busy thread still uses them all;
-//! 5. claim a slot, encode the event straight into its payload words (one pass, no
-//!    buffer; see [`codec`]), publish it (see [`slot`], [`ring`]);
+//! 5. size the event (one pass over its field lengths), claim the `ceil(size / 56)`
+//!    cells it needs, encode it straight into their payload words (one pass, no
+//!    buffer; see [`codec`]), publish them (see [`slot`], [`ring`]); an event above
+//!    `max_event_bytes` (or with an inline kind) is encoded, cut, on the stack first;
 //! 6. one `fetch_add` on the shard's `[kind][severity]` counter.
 //!
 //! No lock, no allocation (after a kind's first event), no wait on any reader.
@@ -143,8 +145,8 @@ pub(crate) struct Core {
     pub(crate) cleared: AtomicU64,
     pub(crate) started: Instant,
     pub(crate) cal: &'static Calibration,
-    /// Payload bytes per slot (`slot_bytes − 8`).
-    payload_bytes: usize,
+    /// Encoded size above which an event is truncated (resolved in the config).
+    max_event_bytes: usize,
     /// The redaction rules: applied by the read side to everything it decodes, and
     /// here only when `redact_on_record` is set.
     pub(crate) redactor: Arc<Redactor>,
@@ -173,8 +175,8 @@ impl Core {
     /// The state for `config` (already validated), nothing recorded yet.
     pub(crate) fn new(config: Config) -> Core {
         let cal = clock::calibration();
-        let per_shard = config.capacity / config.shards;
-        let words_per_slot = config.slot_bytes / 8;
+        let per_shard = config.capacity_bytes / slot::CELL_BYTES / config.shards;
+        let max_cells = config.max_event_bytes.div_ceil(slot::CELL_PAYLOAD);
         let kinds = Interner::new(config.max_kinds);
         let builtin = BuiltinKinds {
             peer_connected: kinds.intern("peer_connected").unwrap_or(NO_ID),
@@ -190,7 +192,7 @@ impl Core {
             settings: Mutex::new((config.min_severity, config.enabled)),
             closed: AtomicBool::new(false),
             epoch_shift: epoch_shift(per_shard.next_power_of_two()),
-            ring: Ring::new(config.shards, per_shard, words_per_slot),
+            ring: Ring::new(config.shards, per_shard, max_cells),
             shard_mask: config.shards.is_power_of_two().then(|| config.shards - 1),
             counters: (0..config.shards)
                 .map(|_| ShardCounters::new(config.max_kinds + 1))
@@ -214,7 +216,7 @@ impl Core {
             cleared: AtomicU64::new(0),
             started: Instant::now(),
             cal,
-            payload_bytes: config.slot_bytes - 8,
+            max_event_bytes: config.max_event_bytes,
             redactor: Arc::new(config.redaction.compile()),
             redact_on_record: config.redaction.on_record && config.redaction.enabled,
             config,
@@ -314,11 +316,15 @@ impl Core {
         let shard = self.shard_for_write();
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
-        // Encoded straight into the slot (see `codec::encode_into_words`).
-        let mut truncated = false;
-        let written = self.ring.shards[shard]
-            .write_with(|words| truncated = codec::encode_into_words(ev, kind, raw, words))
-            .map(|_| truncated);
+        // Sized, then encoded straight into the cells (see `codec::encode_into_words`).
+        let written = match codec::plan_whole(ev, kind) {
+            Some(n) if n <= self.max_event_bytes => self.ring.shards[shard]
+                .write_with(n.div_ceil(slot::CELL_PAYLOAD), |words| {
+                    codec::encode_into_words(ev, kind, raw, words);
+                })
+                .map(|_| false),
+            _ => self.write_cut(shard, ev, kind, raw),
+        };
         if let Some(truncated) = written {
             let c = &self.counters[shard];
             let row = if kind == NO_ID {
@@ -331,6 +337,42 @@ impl Core {
             }
             c.count(row, ev.severity);
         }
+    }
+
+    /// [`Core::write_plain`] for an event that cannot be stored whole as it is (larger
+    /// than `max_event_bytes`, or with an inline kind): encoded on the stack, cut to
+    /// `max_event_bytes`, then copied into the cells it takes. Returns whether it was
+    /// truncated, or `None` if it was dropped.
+    #[cold]
+    #[inline(never)]
+    fn write_cut(&self, shard: usize, ev: &Event<'_>, kind: u16, raw: u64) -> Option<bool> {
+        // A buffer no larger than needed for the default limit (zeroing 16 KiB for
+        // every event with an inline kind would cost more than the event).
+        if self.max_event_bytes <= 2048 {
+            self.write_cut_via::<2048>(shard, ev, kind, raw)
+        } else {
+            self.write_cut_via::<{ codec::MAX_PAYLOAD_BYTES }>(shard, ev, kind, raw)
+        }
+    }
+
+    /// [`Core::write_cut`] through an `N`-byte stack buffer (`N >= max_event_bytes`).
+    #[inline(always)]
+    fn write_cut_via<const N: usize>(
+        &self,
+        shard: usize,
+        ev: &Event<'_>,
+        kind: u16,
+        raw: u64,
+    ) -> Option<bool> {
+        let mut buf = [0u8; N];
+        let budget = self.max_event_bytes.min(N);
+        let e = codec::encode_cut_to_buf(ev, kind, raw, &mut buf[..budget]);
+        let bytes = &buf[..e.len];
+        self.ring.shards[shard]
+            .write_with(e.len.div_ceil(slot::CELL_PAYLOAD), |words| {
+                codec::store_words(bytes, words)
+            })
+            .map(|_| e.truncated)
     }
 
     pub(crate) fn histogram_in<'a>(
@@ -392,7 +434,7 @@ impl Core {
     fn kill_where(&self, dead: impl Fn(u64) -> bool + Copy) -> u64 {
         let mut n = 0;
         for shard in self.ring.shards.iter() {
-            for idx in 0..shard.slots() {
+            for idx in 0..shard.cells() {
                 n += u64::from(shard.kill_if(idx, dead).is_some());
             }
         }
@@ -408,11 +450,6 @@ impl Core {
     /// Observations refused because the histogram table was full.
     pub(crate) fn histograms_refused(&self) -> u64 {
         self.histograms_refused.load(Ordering::Relaxed)
-    }
-
-    /// Payload bytes per slot.
-    pub(crate) fn payload_bytes(&self) -> usize {
-        self.payload_bytes
     }
 
     /// The name of kind `id` (or `None` for an inline kind).

@@ -1,229 +1,461 @@
-//! The sharded ring: each shard is a power-of-two array of [`Slot`]s with a position
-//! hint; the ring owns the shards.
+//! The sharded ring: each shard is a power-of-two array of 64-byte cells (see
+//! [`crate::core::slot`]); an event takes as many consecutive cells as it needs.
 //!
-//! # Claiming a slot
+//! # Why this design
 //!
-//! A writer takes the next position of its shard with one `fetch_add` on `head`, then
-//! claims the slot `pos % slots` for it by CAS on the slot's sequence word (see
-//! [`crate::core::slot`]), writes the payload and publishes. Writers that share a shard get
-//! distinct positions from the `fetch_add`, so they never compete for a slot; the CAS
-//! fails only when a writer was lapped — preempted for a whole turn of the ring, so
-//! that the writer one lap ahead (or behind) holds the slot. The lapped writer drops
-//! its event and counts it; it never waits.
+//! It is the proven one-slot seqlock protocol, generalised: every cell keeps its own
+//! sequence word, so a reader validates exactly what it copied, a lapped writer is
+//! detected by the cell it fails to claim, and every fate of an event is one atomic
+//! step on its head cell. The alternative, the kernel's printk ring (a descriptor ring
+//! plus a data ring whose tail moves only past reusable descriptors), spends one CAS
+//! per record instead of one per cell, but needs a second ring, a tail pointer every
+//! writer pushes, and a reservation that can fail when the oldest descriptor is still
+//! being written; its extra machinery buys little at our sizes (typical events take
+//! two cells) and would have had to be proved anew.
 //!
-//! # Accounting
+//! # Layout
 //!
-//! Every successful claim consumes a slot that was either never written (`fresh`), held
-//! a dead event (`reused`) or held a live one (overwritten). So the writer counts only
-//! the first two, which are rare, and `overwritten = recorded − fresh − reused`.
+//! A shard holds `cells` sequence words and a data array of `(cells + max_cells − 1) ×
+//! words_per_cell` payload words. Cell `j`'s payload normally lives at
+//! `data[j × words_per_cell ..]`; a record whose cells run past the end of the shard
+//! (a *wrapping* record: head at index `i`, `i + k > cells`) keeps its payload
+//! contiguous by writing the tail cells' payload into the extra area past the end,
+//! `data[(cells + j) × words_per_cell ..]`, which aliases cell `j`. Either location of
+//! cell `j` is written only by the writer that holds cell `j`'s sequence word in
+//! WRITING, so the per-cell seqlock argument covers both; and every record's payload is
+//! one contiguous slice, for the encoder and for readers.
+//!
+//! # Claiming cells
+//!
+//! A writer needing `k` cells takes positions `pos .. pos + k` with one `fetch_add(k)`
+//! on `head`, claims each cell by CAS (see [`crate::core::slot::claim`]), writes the
+//! payload, publishes the head and then the continuations. Records wrap naturally
+//! modulo the shard size. Writers sharing a shard get distinct positions, so they never
+//! compete for a cell; a claim fails only when a writer was lapped (preempted for a
+//! whole turn of the ring). Such a writer still tries every cell of its range, marks
+//! the ones it claimed DEAD, counts the event dropped, and never waits.
+//!
+//! # Accounting without a read-modify-write per event
+//!
+//! At quiescence every published event's head is in exactly one state: READY
+//! (retained), claimed while READY by a later writer, or broken (a later writer took one
+//! of its continuations and killed the head; both count as overwritten), or killed by
+//! the sweeper or `clear` (expired, cleared). So `overwritten` is the number of claims
+//! that found a READY head plus the breaks. A READY head at quiescence is whole: a
+//! writer that claims a READY continuation loads the head (positions say where it is)
+//! and breaks it if it is still READY; it sees the head's publish, because heads are
+//! published before their continuations and the claim reads the continuation's Release
+//! store. (Publishing the head last would let a writer lapped mid-record — its claim
+//! of a head still WRITING fails, and it takes that event's continuations — leave a
+//! READY head whose cells are gone: the loom model `a_writer_lapped_mid_record…` found
+//! exactly that.) Only the record overlapping the start of a writer's range can have
+//! its head outside it (or, after a failed claim, in it but not claimed), so the check
+//! is one load in the common case, and the break
+//! (one CAS and a counter) happens only when writers on one shard race or lap.
+//!
+//! Counting those claims directly would cost a `fetch_add` per event once the ring is
+//! full. Instead a writer that overwrote `d` heads adds `d − 1` to `extra` when `d > 1`
+//! and 1 to `missing` when `d = 0`; the common `d = 1` (one event in, one out) costs
+//! nothing. A dropped writer adds its `d` to `extra`. Then
+//! `overwritten = recorded + extra − missing`, exactly, at quiescence. While writers
+//! run, the read side reads `extra` before the event counts and `missing` after them,
+//! so the figure can only fall short (see `read::stats`).
 //!
 //! # Memory ordering
 //!
-//! `head` hands out positions (Relaxed: it orders nothing; the sequence word protocol
-//! of [`crate::core::slot`] does). Counters are Relaxed: statistics, exact at quiescence.
+//! `head` hands out positions (Relaxed: it orders nothing; the sequence words do).
+//! Counters are Relaxed: statistics, exact at quiescence; the event count the writer
+//! bumps afterwards is Release (see `ShardCounters::count`).
 
 use crossbeam_utils::CachePadded;
 
-use crate::core::slot::{Claimed, ReadAt, Slot};
-use crate::sync::{AtomicU64, Ordering};
+use crate::core::slot::{self, Prior, State};
+use crate::sync::{fence, AtomicU64, Ordering};
 
-/// How many positions ahead a writer prefetches.
+/// How many cells ahead a writer prefetches.
 const PREFETCH_AHEAD: u64 = 4;
 
 /// The fields a shard's writers touch on every event, on their own cache line.
 #[derive(Debug)]
 struct WriterState {
-    /// The next position to hand out; every position below it has been claimed by
+    /// The next position to hand out; every position below it has been handed to
     /// exactly one writer. Only grows.
     head: AtomicU64,
-    /// Claims that found a never-written slot, `0..=slots`.
-    fresh: AtomicU64,
-    /// Claims that found a dead (expired or cleared) slot.
-    reused: AtomicU64,
-    /// Events dropped because their slot was still owned by a writer a full lap
-    /// behind, or already held a newer event (the writer itself was lapped).
+    /// Events dropped because one of their cells could not be claimed (the writer was
+    /// lapped).
     dropped: AtomicU64,
+    /// Overwritten heads beyond one per recorded event, plus those a dropped writer
+    /// overwrote (see the module docs).
+    extra: AtomicU64,
+    /// Recorded events that overwrote no head (the first lap, cells freed by kills).
+    missing: AtomicU64,
 }
 
-/// One shard: `slots` slots of `words_per_slot` words (sequence word first).
+/// One shard: `cells` cells of `words_per_cell` payload words each.
 pub struct Shard {
     state: CachePadded<WriterState>,
-    /// Backing words; slot `i` starts at `base + i * words_per_slot`.
-    words: Box<[AtomicU64]>,
-    /// Offset of the first slot, chosen so slots start on a 64-byte boundary.
-    base: usize,
-    /// Number of slots, a power of two.
-    slots: usize,
-    /// Words per slot including the sequence word, `>= 2`.
-    words_per_slot: usize,
+    /// One sequence word per cell.
+    seqs: Box<[AtomicU64]>,
+    /// Payload words: `(cells + max_cells − 1) × words_per_cell` (see the module docs).
+    data: Box<[AtomicU64]>,
+    /// Number of cells, a power of two.
+    cells: usize,
+    /// `cells − 1`.
+    mask: usize,
+    /// Payload words per cell, `>= 2` (the head cell holds the timestamp and header).
+    words_per_cell: usize,
+    /// The most cells one event may take, `1..=min(cells, MAX_CELLS)`.
+    max_cells: usize,
 }
 
 impl std::fmt::Debug for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shard")
-            .field("slots", &self.slots)
-            .field("words_per_slot", &self.words_per_slot)
+            .field("cells", &self.cells)
+            .field("words_per_cell", &self.words_per_cell)
+            .field("max_cells", &self.max_cells)
             .field("head", &self.head())
             .finish()
     }
 }
 
+/// What a cursor finds at the position it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAt {
+    /// The event whose head is at that position, copied whole; it took `cells` cells.
+    Ready(usize),
+    /// The head of an expired or cleared event of `cells` cells.
+    Dead(usize),
+    /// Not the head of an event: a continuation, or a cell a dropped writer abandoned.
+    Skip,
+    /// A newer position: what was at the asked-for one was overwritten.
+    Gone,
+    /// Not written yet (or still being written), or the cell holds an older position.
+    Pending,
+}
+
 impl Shard {
-    /// A shard of `slots` slots (rounded up to a power of two) of `words_per_slot` words.
-    pub fn new(slots: usize, words_per_slot: usize) -> Shard {
-        let slots = slots.max(1).next_power_of_two();
-        let words_per_slot = words_per_slot.max(2);
-        let words: Box<[AtomicU64]> = (0..slots * words_per_slot + 7)
-            .map(|_| AtomicU64::new(0))
-            .collect();
-        let addr = words.as_ptr() as usize;
-        let base = ((64 - addr % 64) % 64) / 8;
+    /// A shard of `cells` cells (rounded up to a power of two) of `words_per_cell`
+    /// payload words, for events of at most `max_cells` cells (clamped to the shard).
+    pub fn new(cells: usize, words_per_cell: usize, max_cells: usize) -> Shard {
+        let cells = cells.max(1).next_power_of_two();
+        let words_per_cell = words_per_cell.max(2);
+        let max_cells = max_cells.clamp(1, cells.min(slot::MAX_CELLS));
         Shard {
             state: CachePadded::new(WriterState {
                 head: AtomicU64::new(0),
-                fresh: AtomicU64::new(0),
-                reused: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
+                extra: AtomicU64::new(0),
+                missing: AtomicU64::new(0),
             }),
-            words,
-            base,
-            slots,
-            words_per_slot,
+            seqs: (0..cells).map(|_| AtomicU64::new(0)).collect(),
+            data: (0..(cells + max_cells - 1) * words_per_cell)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            cells,
+            mask: cells - 1,
+            words_per_cell,
+            max_cells,
         }
     }
 
-    /// Number of slots.
-    pub fn slots(&self) -> usize {
-        self.slots
+    /// Number of cells.
+    pub fn cells(&self) -> usize {
+        self.cells
     }
 
-    /// Payload words per slot.
+    /// Payload words per cell.
     #[cfg(any(loom, feature = "internals"))]
-    pub fn payload_words(&self) -> usize {
-        self.words_per_slot - 1
+    pub fn words_per_cell(&self) -> usize {
+        self.words_per_cell
     }
 
-    #[inline]
-    fn slot(&self, idx: usize) -> Slot<'_> {
-        let start = self.base + (idx & (self.slots - 1)) * self.words_per_slot;
-        // One bounds check; the split cannot fail (`words_per_slot >= 2`).
-        match self.words[start..start + self.words_per_slot].split_first() {
-            Some((seq, payload)) => Slot { seq, payload },
-            None => unreachable!("a slot has at least two words"),
-        }
+    /// The most cells one event may take.
+    #[cfg(any(loom, feature = "internals"))]
+    pub fn max_cells(&self) -> usize {
+        self.max_cells
+    }
+
+    #[inline(always)]
+    fn seq_at(&self, pos: u64) -> &AtomicU64 {
+        &self.seqs[pos as usize & self.mask]
+    }
+
+    /// The payload words of a record of `k` cells whose head is at index `idx`.
+    #[inline(always)]
+    fn payload(&self, idx: usize, k: usize) -> &[AtomicU64] {
+        let w = self.words_per_cell;
+        &self.data[idx * w..(idx + k) * w]
     }
 
     /// Writes one event's payload (`payload.len()` a multiple of 8, at most
-    /// `payload_words() * 8`), returning its position and what it replaced, or `None`
-    /// if it was dropped (counted) because a writer lapped by a full turn of the ring
-    /// still owns the slot. Never waits.
+    /// `max_cells() × words_per_cell() × 8`) in as few cells as it needs, returning its
+    /// position and how many live events it overwrote, or `None` if it was dropped
+    /// (counted). Never waits.
     #[cfg(any(loom, test, feature = "internals"))]
-    #[inline]
-    pub fn write(&self, payload: &[u8]) -> Option<(u64, Claimed)> {
-        self.write_with(|words| {
-            let mut sink = WordSink::new(words);
-            for chunk in payload.chunks_exact(8) {
+    pub fn write(&self, payload: &[u8]) -> Option<(u64, usize)> {
+        let words = payload.len().div_ceil(8).max(1);
+        let k = words.div_ceil(self.words_per_cell).min(self.max_cells);
+        self.write_with(k, |out| {
+            for (o, chunk) in out.iter().zip(payload.chunks(8)) {
                 let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                sink.push(u64::from_le_bytes(w));
+                w[..chunk.len()].copy_from_slice(chunk);
+                o.store(u64::from_le_bytes(w), Ordering::Relaxed);
             }
         })
     }
 
-    /// Like [`Shard::write`], but `fill` produces the payload straight into the claimed
-    /// slot's payload words (through a [`WordSink`], say), so no copy of it exists
-    /// anywhere else.
+    /// Claims `k` cells (`1..=max_cells()`), lets `fill` store the payload straight
+    /// into their `k × words_per_cell()` payload words, and publishes them; returns the
+    /// head's position and how many live events the claims overwrote, or `None` if the
+    /// event was dropped (counted) because a cell could not be claimed. Never waits.
     #[inline(always)]
-    pub fn write_with(&self, fill: impl FnOnce(&[AtomicU64])) -> Option<(u64, Claimed)> {
+    pub fn write_with(&self, k: usize, fill: impl FnOnce(&[AtomicU64])) -> Option<(u64, usize)> {
+        debug_assert!((1..=self.max_cells).contains(&k));
+        let k = k.clamp(1, self.max_cells);
         let st = &*self.state;
-        let pos = st.head.fetch_add(1, Ordering::Relaxed);
+        let pos = st.head.fetch_add(k as u64, Ordering::Relaxed);
         self.prefetch_for_write(pos + PREFETCH_AHEAD);
-        let slot = self.slot(pos as usize);
-        match slot.claim(pos) {
-            Ok(claimed) => {
-                fill(slot.payload);
-                slot.publish(pos);
-                match claimed {
-                    Claimed::Fresh => {
-                        st.fresh.fetch_add(1, Ordering::Relaxed);
+        let mut heads = 0usize;
+        let mut failed = false;
+        for i in 0..k as u64 {
+            match slot::claim(self.seq_at(pos + i), pos + i) {
+                Ok(Prior::Head) => heads += 1,
+                // A continuation of an event whose head is before this range, or in
+                // it but not claimed (a failed claim): that event has lost a cell;
+                // break its head if nobody claimed it yet.
+                Ok(Prior::Cont(h, off)) if off as u64 > i || failed => {
+                    if slot::break_head(self.seq_at(h), h) {
+                        heads += 1;
                     }
-                    Claimed::Reused => {
-                        st.reused.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Claimed::Overwrote => {}
                 }
-                Some((pos, claimed))
+                Ok(_) => {}
+                Err(()) => failed = true,
             }
-            Err(_) => {
-                st.dropped.fetch_add(1, Ordering::Relaxed);
-                None
+        }
+        if failed {
+            self.abandon(pos, k, heads);
+            return None;
+        }
+        // Orders the claims before the payload stores (see `slot`).
+        fence(Ordering::Release);
+        fill(self.payload(pos as usize & self.mask, k));
+        // The head first (see the module docs).
+        slot::publish(self.seq_at(pos), pos, k);
+        for i in 1..k {
+            slot::publish_cont(self.seq_at(pos + i as u64), pos + i as u64, i);
+        }
+        match heads {
+            1 => {}
+            0 => {
+                st.missing.fetch_add(1, Ordering::Relaxed);
             }
+            d => {
+                st.extra.fetch_add(d as u64 - 1, Ordering::Relaxed);
+            }
+        }
+        Some((pos, heads))
+    }
+
+    /// A lapped writer's way out: marks the cells of `pos .. pos + k` it claimed dead
+    /// and counts the drop and the `heads` it overwrote.
+    #[cold]
+    #[inline(never)]
+    fn abandon(&self, pos: u64, k: usize, heads: usize) {
+        for i in 0..k as u64 {
+            let s = self.seq_at(pos + i);
+            if slot::owned(s, pos + i) {
+                slot::abandon(s, pos + i);
+            }
+        }
+        let st = &*self.state;
+        st.dropped.fetch_add(1, Ordering::Relaxed);
+        if heads > 0 {
+            st.extra.fetch_add(heads as u64, Ordering::Relaxed);
         }
     }
 
-    /// Asks the cache for the slot of position `pos` ahead of time: by the time this
-    /// shard's writer gets there, the lines are in its cache and its stores do not stall
-    /// on them (the locked claim of the next event would wait for those stores). The
-    /// hint is `prefetchw` where the build enables it, else `prefetcht0`, which brings a
-    /// line no other core holds in the exclusive state, ready to be written.
+    /// Asks the cache for the cells of position `pos` ahead of time (a hint: it never
+    /// faults and changes no program state).
     #[inline(always)]
     fn prefetch_for_write(&self, pos: u64) {
         #[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
         {
             use core::arch::x86_64::{_mm_prefetch, _MM_HINT_ET0};
-            let start = self.base + (pos as usize & (self.slots - 1)) * self.words_per_slot;
-            // In bounds (`start` is a slot's first word); no check needed for a hint.
-            let p = self.words.as_ptr().wrapping_add(start).cast::<i8>();
+            let idx = pos as usize & self.mask;
+            let p = self
+                .data
+                .as_ptr()
+                .wrapping_add(idx * self.words_per_cell)
+                .cast::<i8>();
+            let s = self.seqs.as_ptr().wrapping_add(idx).cast::<i8>();
             // SAFETY: SSE is part of the x86-64 baseline, and a prefetch is only a hint:
             // it never faults and changes no program state, whatever the address.
             unsafe {
+                _mm_prefetch::<_MM_HINT_ET0>(s);
                 _mm_prefetch::<_MM_HINT_ET0>(p);
-                if self.words_per_slot > 8 {
-                    _mm_prefetch::<_MM_HINT_ET0>(p.wrapping_add(64));
-                }
+                _mm_prefetch::<_MM_HINT_ET0>(p.wrapping_add(64));
             }
         }
         #[cfg(not(all(target_arch = "x86_64", not(loom), not(miri))))]
         let _ = pos;
     }
 
-    /// Copies slot `idx`'s payload into `out` if it holds a complete event; returns the
-    /// event's position.
+    /// What cell `idx` holds.
     #[inline]
-    pub fn read(&self, idx: usize, out: &mut [u64]) -> Option<u64> {
-        self.slot(idx).read(out)
+    pub(crate) fn state_at(&self, idx: usize) -> State {
+        slot::state(self.seqs[idx & self.mask].load(Ordering::Acquire))
     }
 
-    /// Appends slot `idx`'s first `n` payload words to `out` if it holds a complete
-    /// event whose raw timestamp passes `keep`; returns the event's position.
+    /// Validates a copy: the Acquire fence orders the payload loads before the
+    /// sequence words' reloads; if every cell still holds what it held before the copy,
+    /// no writer claimed any of them during it and the copy is whole.
+    #[inline(always)]
+    fn still(&self, s0: u64, pos: u64, k: usize) -> bool {
+        fence(Ordering::Acquire);
+        if self.seq_at(pos).load(Ordering::Relaxed) != s0 {
+            return false;
+        }
+        (1..k).all(|i| {
+            let p = pos + i as u64;
+            self.seq_at(p).load(Ordering::Relaxed) == slot::ready_cont(p, i)
+        })
+    }
+
+    /// The first step of a read: the head's sequence value, if cell `idx` holds the
+    /// complete head of an event, and every continuation cell is complete and its own.
+    #[inline(always)]
+    fn begin(&self, idx: usize) -> Option<(u64, u64, usize)> {
+        let s0 = self.seqs[idx & self.mask].load(Ordering::Acquire);
+        let State::Head(pos, k) = slot::state(s0) else {
+            return None;
+        };
+        if k > self.max_cells {
+            return None;
+        }
+        for i in 1..k {
+            let p = pos + i as u64;
+            if self.seq_at(p).load(Ordering::Acquire) != slot::ready_cont(p, i) {
+                return None;
+            }
+        }
+        Some((s0, pos, k))
+    }
+
+    /// Appends the payload of the event whose head is in cell `idx` (`k ×
+    /// words_per_cell()` words) to `out`, if the cell holds a complete head, the copy
+    /// is whole, and its first word (the raw timestamp) passes `keep`; returns the
+    /// event's position and cell count. On any failure `out` is left as it was.
     #[inline]
-    pub fn read_extend(
+    pub fn read_record(
         &self,
         idx: usize,
         out: &mut Vec<u64>,
-        n: usize,
         keep: impl FnOnce(u64) -> bool,
-    ) -> Option<u64> {
-        self.slot(idx).read_extend(out, n, keep)
+    ) -> Option<(u64, usize)> {
+        let (s0, pos, k) = self.begin(idx)?;
+        let at = out.len();
+        out.extend(
+            self.payload(pos as usize & self.mask, k)
+                .iter()
+                .map(|w| w.load(Ordering::Relaxed)),
+        );
+        if self.still(s0, pos, k) && keep(out[at]) {
+            Some((pos, k))
+        } else {
+            out.truncate(at);
+            None
+        }
     }
 
-    /// Reads the event at position `pos` (see [`ReadAt`]).
+    /// Copies the first `out.len()` (at most `words_per_cell()`) payload words of the
+    /// head in cell `idx`, validated against the head cell alone: enough for filters
+    /// on the fixed header. Returns the event's position and cell count.
     #[inline]
-    pub fn read_at(&self, pos: u64, out: &mut [u64]) -> ReadAt {
-        self.slot(pos as usize).read_at(pos, out)
+    pub fn read_head(&self, idx: usize, out: &mut [u64]) -> Option<(u64, usize)> {
+        let s0 = self.seqs[idx & self.mask].load(Ordering::Acquire);
+        let State::Head(pos, k) = slot::state(s0) else {
+            return None;
+        };
+        let base = (idx & self.mask) * self.words_per_cell;
+        for (o, w) in out
+            .iter_mut()
+            .zip(&self.data[base..base + self.words_per_cell])
+        {
+            *o = w.load(Ordering::Relaxed);
+        }
+        fence(Ordering::Acquire);
+        (self.seqs[idx & self.mask].load(Ordering::Relaxed) == s0).then_some((pos, k))
     }
 
-    /// Kills the event in slot `idx` if `pred(raw timestamp)`; returns its position.
+    /// Reads the event whose head is at position `pos` specifically (a follower's
+    /// read): appends its payload to `out` if the cell holds it complete, else says
+    /// what the cell holds.
+    #[inline]
+    pub fn read_at(&self, pos: u64, out: &mut Vec<u64>) -> ReadAt {
+        for _ in 0..2 {
+            match self.state_at(pos as usize) {
+                State::Empty => return ReadAt::Pending,
+                State::Writing(p) | State::Head(p, _) | State::Cont(p, _) if p < pos => {
+                    return ReadAt::Pending
+                }
+                State::DeadHead(p, _) | State::DeadCell(p) if p < pos => return ReadAt::Pending,
+                State::Writing(p)
+                | State::Head(p, _)
+                | State::Cont(p, _)
+                | State::DeadHead(p, _)
+                | State::DeadCell(p)
+                    if p > pos =>
+                {
+                    return ReadAt::Gone
+                }
+                State::Writing(_) => return ReadAt::Pending,
+                State::Cont(..) | State::DeadCell(_) => return ReadAt::Skip,
+                State::DeadHead(_, k) => return ReadAt::Dead(k),
+                State::Head(..) => {
+                    if let Some((p, k)) = self.read_record(pos as usize, out, |_| true) {
+                        if p == pos {
+                            return ReadAt::Ready(k);
+                        }
+                        out.truncate(out.len() - k * self.words_per_cell);
+                    }
+                }
+            }
+        }
+        // Changed twice while being copied: overwritten or killed.
+        match self.state_at(pos as usize) {
+            State::DeadHead(p, k) if p == pos => ReadAt::Dead(k),
+            _ => ReadAt::Gone,
+        }
+    }
+
+    /// Kills the event whose head is in cell `idx` if `pred(raw timestamp)`; returns
+    /// its position.
+    ///
+    /// The first word is read like a reader reads it; the Acquire fence before the CAS
+    /// makes sure that if it came from a newer writer, that writer's claim is ordered
+    /// before our CAS, which then fails: a successful kill always judged the event it
+    /// killed.
     #[inline]
     pub fn kill_if(&self, idx: usize, pred: impl FnOnce(u64) -> bool) -> Option<u64> {
-        self.slot(idx).kill_if(pred)
+        let seq_word = &self.seqs[idx & self.mask];
+        let s0 = seq_word.load(Ordering::Acquire);
+        let State::Head(pos, _) = slot::state(s0) else {
+            return None;
+        };
+        let w0 = self.data[(idx & self.mask) * self.words_per_cell].load(Ordering::Relaxed);
+        fence(Ordering::Acquire);
+        (pred(w0) && slot::kill(seq_word, s0)).then_some(pos)
     }
 
-    /// The position of the complete event in slot `idx`, without copying it.
+    /// The position and cell count of the complete head in cell `idx`, without
+    /// copying it.
     #[cfg(any(loom, feature = "internals"))]
-    #[inline]
-    pub fn ready_pos(&self, idx: usize) -> Option<u64> {
-        self.slot(idx).ready_pos()
+    pub fn ready_head(&self, idx: usize) -> Option<(u64, usize)> {
+        match self.state_at(idx) {
+            State::Head(p, k) => Some((p, k)),
+            _ => None,
+        }
     }
 
     /// The next position writers will try (a hint).
@@ -231,55 +463,25 @@ impl Shard {
         self.state.head.load(Ordering::Relaxed)
     }
 
-    /// Claims of never-written slots.
-    pub fn fresh(&self) -> u64 {
-        self.state.fresh.load(Ordering::Relaxed)
-    }
-
-    /// Claims of dead slots.
-    pub fn reused(&self) -> u64 {
-        self.state.reused.load(Ordering::Relaxed)
-    }
-
-    /// Events dropped because no slot could be claimed.
+    /// Events dropped because no cell could be claimed.
     pub fn dropped(&self) -> u64 {
         self.state.dropped.load(Ordering::Relaxed)
     }
 
+    /// Overwritten heads beyond one per recorded event (see the module docs).
+    pub fn overwrite_extra(&self) -> u64 {
+        self.state.extra.load(Ordering::Relaxed)
+    }
+
+    /// Recorded events that overwrote no head (see the module docs).
+    pub fn overwrite_missing(&self) -> u64 {
+        self.state.missing.load(Ordering::Relaxed)
+    }
+
     /// Bytes of memory this shard holds.
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.words.len() * std::mem::size_of::<AtomicU64>()
-    }
-}
-
-/// Stores words, in order, into the payload of a slot its writer has claimed. Words past
-/// the payload are ignored (the encoder never produces them: it checks sizes first).
-/// The record path fills slots with the codec's own sink; this one serves
-/// [`Shard::write`], which the tests and the loom models use.
-#[cfg(any(loom, test, feature = "internals"))]
-#[derive(Debug)]
-pub struct WordSink<'a> {
-    words: &'a [AtomicU64],
-    /// Index of the next word, `0..`.
-    next: usize,
-}
-
-#[cfg(any(loom, test, feature = "internals"))]
-impl<'a> WordSink<'a> {
-    /// A sink that stores from `words[0]` on. Keep it in a local variable: behind a
-    /// reference, its fields are reloaded after every store.
-    #[inline(always)]
-    pub fn new(words: &'a [AtomicU64]) -> Self {
-        WordSink { words, next: 0 }
-    }
-
-    /// Stores the next payload word.
-    #[inline(always)]
-    pub fn push(&mut self, w: u64) {
-        if let Some(a) = self.words.get(self.next) {
-            a.store(w, Ordering::Relaxed);
-        }
-        self.next += 1;
+        std::mem::size_of::<Self>()
+            + (self.seqs.len() + self.data.len()) * std::mem::size_of::<AtomicU64>()
     }
 }
 
@@ -290,10 +492,10 @@ pub(crate) struct Ring {
 }
 
 impl Ring {
-    pub(crate) fn new(shards: usize, slots_per_shard: usize, words_per_slot: usize) -> Ring {
+    pub(crate) fn new(shards: usize, cells_per_shard: usize, max_cells: usize) -> Ring {
         Ring {
             shards: (0..shards)
-                .map(|_| Shard::new(slots_per_shard, words_per_slot))
+                .map(|_| Shard::new(cells_per_shard, slot::CELL_WORDS, max_cells))
                 .collect(),
         }
     }
@@ -307,33 +509,55 @@ impl Ring {
 mod tests {
     use super::*;
 
-    #[test]
-    fn wraps_and_accounts() {
-        let s = Shard::new(4, 3);
-        let mut out = [0u64; 2];
-        for i in 0..10u64 {
-            let (pos, claimed) = s.write(&i.to_le_bytes()).unwrap();
-            assert_eq!(pos, i);
-            assert_eq!(claimed == Claimed::Fresh, i < 4);
-        }
-        assert_eq!(s.fresh(), 4);
-        // Positions 6..10 are retained, oldest at slot 6 % 4.
-        for i in 6..10u64 {
-            assert_eq!(s.read(i as usize, &mut out), Some(i));
-            assert_eq!(out[0], i);
-        }
-        assert_eq!(s.kill_if(6, |_| true), Some(6));
-        assert_eq!(s.write(&[0u8; 8]).unwrap(), (10, Claimed::Reused));
-        assert_eq!(s.reused(), 1);
-        assert_eq!(s.dropped(), 0);
+    fn words(s: &Shard, idx: usize) -> Option<(u64, usize, Vec<u64>)> {
+        let mut out = Vec::new();
+        s.read_record(idx, &mut out, |_| true)
+            .map(|(p, k)| (p, k, out))
     }
 
     #[test]
-    fn slots_start_on_cache_lines() {
-        for wps in [8usize, 16, 32] {
-            let s = Shard::new(8, wps);
-            let p = s.slot(0).seq as *const AtomicU64 as usize;
-            assert_eq!(p % 64, 0);
-        }
+    fn records_take_the_cells_they_need_and_wrap() {
+        // 8 cells of 2 words: a 3-word record takes 2 cells.
+        let s = Shard::new(8, 2, 4);
+        let ev = |i: u64, n: usize| -> Vec<u8> {
+            (0..n as u64)
+                .flat_map(|j| (i * 100 + j).to_le_bytes())
+                .collect()
+        };
+        assert_eq!(s.write(&ev(0, 3)), Some((0, 0)));
+        assert_eq!(s.write(&ev(1, 1)), Some((2, 0)));
+        assert_eq!(s.write(&ev(2, 8)), Some((3, 0)));
+        // Positions 7..10 wrap: cells 7, 0, 1; it overwrites the head at 0 only.
+        assert_eq!(s.write(&ev(3, 5)), Some((7, 1)));
+        let (p, k, w) = words(&s, 7).unwrap();
+        assert_eq!((p, k), (7, 3));
+        assert_eq!(&w[..5], &[300, 301, 302, 303, 304]);
+        assert!(words(&s, 0).is_none(), "a continuation is no head");
+        assert_eq!(words(&s, 2).unwrap().2, vec![100, 0]);
+        assert_eq!(words(&s, 3).unwrap().1, 4);
+        // Accounting: 4 recorded, 1 overwritten = 4 + extra − missing.
+        assert_eq!(
+            (s.overwrite_extra(), s.overwrite_missing(), s.dropped()),
+            (0, 3, 0)
+        );
+        let mut out = Vec::new();
+        assert_eq!(s.read_at(7, &mut out), ReadAt::Ready(3));
+        assert_eq!(s.read_at(8, &mut out), ReadAt::Skip);
+        assert_eq!(s.read_at(0, &mut out), ReadAt::Gone);
+        assert_eq!(s.read_at(11, &mut out), ReadAt::Pending);
+        assert_eq!(s.kill_if(3, |_| true), Some(3));
+        assert_eq!(s.read_at(3, &mut out), ReadAt::Dead(4));
+    }
+
+    #[test]
+    fn a_writer_that_cannot_claim_every_cell_drops_and_frees_the_rest() {
+        let s = Shard::new(4, 2, 4);
+        // A writer of position 0 holds cell 0 (lapped: preempted mid-record).
+        assert_eq!(slot::claim(&s.seqs[0], 0), Ok(Prior::Fresh));
+        s.state.head.store(4, Ordering::Relaxed);
+        assert_eq!(s.write(&[1; 24]), None, "cell 0 is still owned");
+        assert_eq!(s.dropped(), 1);
+        assert_eq!(s.state_at(1), State::DeadCell(5), "its other cell is freed");
+        assert_eq!(s.state_at(0), State::Writing(0));
     }
 }

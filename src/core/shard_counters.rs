@@ -46,6 +46,11 @@ impl ShardCounters {
         self.counts[row * 5 + severity as usize].fetch_add(1, Ordering::Release);
     }
 
+    /// Events written to this shard so far (Acquire, like `Shared::totals`).
+    pub(crate) fn recorded(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Acquire)).sum()
+    }
+
     pub(crate) fn memory_bytes(&self) -> usize {
         std::mem::size_of::<Self>() + self.counts.len() * 8 + std::mem::size_of::<MiscCounters>()
     }

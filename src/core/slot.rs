@@ -1,269 +1,239 @@
-//! One slot of the ring: a sequence word plus payload words, all atomic, written and read
-//! under a seqlock.
+//! One cell's sequence word: the seqlock state of a cell of the ring, and the one-step
+//! transitions writers, killers and readers take on it.
 //!
 //! # The protocol
 //!
 //! After H.-J. Boehm, "Can seqlocks get along with programming language memory models?"
-//! (HPL-2012-68). The payload lives in `AtomicU64` words, so a reader racing a writer
-//! performs atomic loads, never a data race; the sequence word tells it whether what it
-//! copied is whole.
+//! (HPL-2012-68). A cell is a sequence word plus [`CELL_WORDS`] payload words, all
+//! atomic (the payload words live in the shard's data array, see
+//! [`crate::core::ring`]), so a reader racing a writer performs atomic loads, never a
+//! data race; the sequence words tell it whether what it copied is whole.
 //!
-//! The sequence word encodes the *position* `pos` (the event's place in its shard's
-//! history; the slot index is `pos % slots`) and a state in its two low bits:
+//! An event takes `k` consecutive cells (`1..=`[`MAX_CELLS`]): a *head* cell, whose
+//! sequence word carries `k`, then `k − 1` *continuation* cells, whose words carry their
+//! offset `i` from the head. The sequence word encodes the cell's *position* `pos` (its
+//! place in its shard's history; the cell index is `pos % cells`), that number, and a
+//! state:
 //!
 //! ```text
-//! 0                     never written
-//! (pos + 1) << 2 | 0    READY:   holds the event at `pos`, complete
-//! (pos + 1) << 2 | 1    WRITING: the writer of `pos` owns the slot
-//! (pos + 1) << 2 | 2    DEAD:    the event at `pos` expired or was cleared
+//! bits 63..12  pos + 1        (0: never written)
+//! bits 11..3   n              k for a head, i for a continuation
+//! bit  2       continuation
+//! bits  1..0   state          0 READY, 1 WRITING, 2 DEAD
 //! ```
 //!
-//! Every transition is one atomic step on the sequence word, and each is taken by
-//! exactly one thread, which is what makes the loss accounting exact:
+//! Every transition is one atomic step on one sequence word, taken by exactly one
+//! thread, which is what makes the loss accounting exact:
 //!
-//! * claim (writer): `READY/DEAD/empty(older pos) → WRITING(pos)` by CAS; a READY
-//!   predecessor is thereby *overwritten*;
-//! * publish (the claiming writer): `WRITING(pos) → READY(pos)` by store;
-//! * kill (sweeper, `clear`): `READY(pos) → DEAD(pos)` by CAS; the event is *expired* or
-//!   *cleared*.
+//! * claim (writer of `pos`): `READY/DEAD/empty (older pos) → WRITING(pos)` by CAS; a
+//!   READY *head* found there is thereby *overwritten* ([`Prior::Head`]);
+//! * publish (the claiming writer): `WRITING(pos) → READY(pos, head k or cont i)` by
+//!   store, the head *first*: so whoever claims a continuation afterwards sees the head
+//!   published (the claim reads the continuation's Release store);
+//! * break (a writer that claimed a READY continuation whose head, before its own
+//!   range, is still READY): `READY(head) → DEAD(head)` by CAS; that event has lost a
+//!   cell, so it is *overwritten*, counted by this writer;
+//! * abandon (a writer that could not claim all of its cells): `WRITING(pos) →
+//!   DEAD(pos, 0)` by store, for each cell it did claim;
+//! * kill (sweeper, `clear`): `READY(pos, k) → DEAD(pos, k)` by CAS on a head; the
+//!   event is *expired* or *cleared*.
 //!
-//! A writer never waits: a slot that is WRITING (an older writer was lapped, or another
-//! writer got there first) or already holds a newer position is skipped.
+//! A writer never waits: a cell that is WRITING (an older writer was lapped) or already
+//! holds a newer position is not claimed, and the event is dropped (counted).
 //!
 //! # Memory ordering
 //!
 //! ```text
 //! writer                                     reader
-//!   CAS seq → WRITING(pos)  (Acquire)          s1 = seq.load(Acquire); READY? else skip
-//!   fence(Release)                             w_i = payload[i].load(Relaxed)
-//!   payload[i].store(w_i, Relaxed)             fence(Acquire)
-//!   seq.store(READY(pos), Release)             s2 = seq.load(Relaxed); s1 == s2 → whole
+//!   CAS seq_i → WRITING(pos+i) (Acquire)       s_i = seq_i.load(Acquire), i in 0..k
+//!   fence(Release)                             w = payload.load(Relaxed) ...
+//!   payload.store(w, Relaxed) ...              fence(Acquire)
+//!   seq_i.store(READY(..), Release)            seq_i.load(Relaxed) == s_i for every i
 //! ```
 //!
-//! The claim is Acquire so the previous writer's payload stores happen before ours (our
+//! A claim is Acquire so the previous occupant's payload stores happen before ours (our
 //! stores come later in each word's modification order). The Release fence after the
-//! claim pairs with the reader's Acquire fence: a reader that saw any of our payload
-//! stores sees the WRITING value (or later) in its second load and discards the copy.
-//! The kill CAS is preceded by an Acquire fence for the same reason (see [`Slot::kill_if`]).
+//! claims pairs with the reader's Acquire fence: a reader that saw any of our payload
+//! stores sees the WRITING value (or later) in its second load of that cell and
+//! discards the copy. A reader accepts a record only if every one of its cells still
+//! holds the generation it started with; since each position is handed out once, a
+//! continuation cell at `pos + i` READY belongs to the writer of the head at `pos`.
 
-use crate::sync::{fence, AtomicU64, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 const STATE_MASK: u64 = 3;
 const READY: u64 = 0;
 const WRITING: u64 = 1;
 const DEAD: u64 = 2;
+const CONT: u64 = 4;
+const CELLS_SHIFT: u32 = 3;
+const POS_SHIFT: u32 = 12;
 
-/// The sequence value for `pos` in state `state`.
-#[inline]
-const fn seq(pos: u64, state: u64) -> u64 {
-    ((pos + 1) << 2) | state
+/// Payload words per cell: a cell is 64 bytes of ring, 8 of them the sequence word.
+pub const CELL_WORDS: usize = 7;
+/// Payload bytes per cell.
+pub const CELL_PAYLOAD: usize = CELL_WORDS * 8;
+/// Bytes of ring a cell takes (sequence word and payload).
+pub const CELL_BYTES: usize = 64;
+/// The most cells one event can take (the width of the cell-count field).
+pub const MAX_CELLS: usize = (1 << (POS_SHIFT - CELLS_SHIFT)) - 1;
+
+/// The sequence value of a head at `pos` of `cells` cells in state `state`.
+#[inline(always)]
+pub(crate) const fn seq(pos: u64, cells: usize, state: u64) -> u64 {
+    ((pos + 1) << POS_SHIFT) | ((cells as u64) << CELLS_SHIFT) | state
 }
 
-/// The position a sequence value names, `None` for a never-written slot.
-#[inline]
+/// The sequence value of a continuation at `pos`, `offset` cells after its head.
+#[inline(always)]
+pub(crate) const fn cont_seq(pos: u64, offset: usize, state: u64) -> u64 {
+    seq(pos, offset, state) | CONT
+}
+
+/// The position a sequence value names, `None` for a never-written cell.
+#[inline(always)]
 pub(crate) const fn pos_of(s: u64) -> Option<u64> {
-    match s >> 2 {
+    match s >> POS_SHIFT {
         0 => None,
         p => Some(p - 1),
     }
 }
 
-/// What a writer found when it claimed a slot.
+/// The number a sequence value carries: `k` for a head, the offset for a continuation.
+#[inline(always)]
+pub(crate) const fn cells_of(s: u64) -> usize {
+    ((s >> CELLS_SHIFT) as usize) & MAX_CELLS
+}
+
+/// What a sequence value says, for readers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claimed {
-    /// The slot had never been written.
+pub(crate) enum State {
+    /// Never written.
+    Empty,
+    /// Being written (or abandoned mid-claim by a writer that has not marked it yet).
+    Writing(u64),
+    /// A complete head of `cells` cells at `pos`.
+    Head(u64, usize),
+    /// A complete continuation cell at `pos`, this many cells after its head.
+    Cont(u64, usize),
+    /// A killed head of `cells` cells at `pos` (expired or cleared).
+    DeadHead(u64, usize),
+    /// A dead cell that is no head: abandoned by a dropped writer.
+    DeadCell(u64),
+}
+
+#[inline(always)]
+pub(crate) fn state(s: u64) -> State {
+    let Some(pos) = pos_of(s) else {
+        return State::Empty;
+    };
+    let cells = cells_of(s);
+    match (s & STATE_MASK, s & CONT != 0) {
+        (WRITING, _) => State::Writing(pos),
+        (READY, true) => State::Cont(pos, cells),
+        (READY, false) => State::Head(pos, cells),
+        (_, true) => State::DeadCell(pos),
+        (_, false) => State::DeadHead(pos, cells),
+    }
+}
+
+/// What a writer found in a cell it claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prior {
+    /// The cell had never been written.
     Fresh,
-    /// The slot held a live event, now overwritten.
-    Overwrote,
-    /// The slot held an expired or cleared event.
-    Reused,
+    /// The cell held the head of a live event, now overwritten.
+    Head,
+    /// The cell held a live event's continuation, this many cells after its head at
+    /// position `.0`.
+    Cont(u64, usize),
+    /// A dead cell, or the head of an expired/cleared event.
+    Other,
 }
 
-/// Why a writer could not claim a slot for its position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Busy {
-    /// The slot holds, or is being written with, this position or a newer one.
-    Newer(u64),
-    /// A writer of an older position still owns the slot (it was lapped).
-    Writing,
-}
-
-/// What a slot holds for a position a follower asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadAt {
-    /// The event at that position, copied whole.
-    Ready,
-    /// A newer event: the asked-for one was overwritten (or never written and skipped).
-    Gone,
-    /// The event at that position expired or was cleared.
-    Dead,
-    /// Not written yet (or still being written), or the slot holds an older event.
-    Pending,
-}
-
-/// A view of one slot: its sequence word and payload words.
-#[derive(Clone, Copy)]
-pub(crate) struct Slot<'a> {
-    pub(crate) seq: &'a AtomicU64,
-    pub(crate) payload: &'a [AtomicU64],
-}
-
-impl Slot<'_> {
-    /// Claims the slot for `pos`, or says why not. Never waits.
-    #[inline]
-    pub(crate) fn claim(&self, pos: u64) -> Result<Claimed, Busy> {
-        let mut cur = self.seq.load(Ordering::Relaxed);
-        loop {
-            match pos_of(cur) {
-                Some(p) if p >= pos => return Err(Busy::Newer(p)),
-                _ if cur & STATE_MASK == WRITING => return Err(Busy::Writing),
-                _ => {}
+/// Claims cell `seq_word` for `pos`, or fails (the cell is WRITING for an older
+/// position, or holds this position or a newer one). Never waits.
+#[inline(always)]
+pub(crate) fn claim(seq_word: &AtomicU64, pos: u64) -> Result<Prior, ()> {
+    let mut cur = seq_word.load(Ordering::Relaxed);
+    loop {
+        match pos_of(cur) {
+            Some(p) if p >= pos => return Err(()),
+            _ if cur & STATE_MASK == WRITING => return Err(()),
+            _ => {}
+        }
+        // Acquire: the previous occupant's payload stores happen before ours.
+        match seq_word.compare_exchange_weak(
+            cur,
+            seq(pos, 0, WRITING),
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => {
+                return Ok(match state(cur) {
+                    State::Empty => Prior::Fresh,
+                    State::Head(..) => Prior::Head,
+                    State::Cont(p, i) => Prior::Cont(p - i as u64, i),
+                    _ => Prior::Other,
+                })
             }
-            // Acquire: the previous occupant's payload stores happen before ours.
-            match self.seq.compare_exchange_weak(
-                cur,
-                seq(pos, WRITING),
-                Ordering::Acquire,
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+/// Whether this cell is WRITING for `pos` (so the caller, the writer of `pos`, owns it).
+#[inline]
+pub(crate) fn owned(seq_word: &AtomicU64, pos: u64) -> bool {
+    seq_word.load(Ordering::Relaxed) == seq(pos, 0, WRITING)
+}
+
+/// Publishes the head at `pos`, which this thread claimed, of a `cells`-cell event.
+#[inline(always)]
+pub(crate) fn publish(seq_word: &AtomicU64, pos: u64, cells: usize) {
+    seq_word.store(seq(pos, cells, READY), Ordering::Release);
+}
+
+/// Publishes continuation `pos`, `offset` cells after its head, which this thread
+/// claimed (after the head).
+#[inline(always)]
+pub(crate) fn publish_cont(seq_word: &AtomicU64, pos: u64, offset: usize) {
+    seq_word.store(cont_seq(pos, offset, READY), Ordering::Release);
+}
+
+/// The READY value of continuation `pos`, `offset` cells after its head.
+#[inline(always)]
+pub(crate) const fn ready_cont(pos: u64, offset: usize) -> u64 {
+    cont_seq(pos, offset, READY)
+}
+
+/// Marks cell `pos`, which this thread claimed, dead (its event was dropped).
+#[inline]
+pub(crate) fn abandon(seq_word: &AtomicU64, pos: u64) {
+    seq_word.store(cont_seq(pos, 0, DEAD), Ordering::Release);
+}
+
+/// Kills the head at position `head` if the cell still holds it READY (a writer that
+/// took one of its continuations breaks it); returns whether this call killed it.
+#[inline]
+pub(crate) fn break_head(seq_word: &AtomicU64, head: u64) -> bool {
+    let s = seq_word.load(Ordering::Relaxed);
+    matches!(state(s), State::Head(p, _) if p == head) && kill(seq_word, s)
+}
+
+/// Kills head `s` (a READY head value just read) if the cell still holds it.
+#[inline]
+pub(crate) fn kill(seq_word: &AtomicU64, s: u64) -> bool {
+    match pos_of(s) {
+        Some(pos) => seq_word
+            .compare_exchange(
+                s,
+                seq(pos, cells_of(s), DEAD),
                 Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    fence(Ordering::Release);
-                    return Ok(match (pos_of(cur), cur & STATE_MASK) {
-                        (None, _) => Claimed::Fresh,
-                        (Some(_), DEAD) => Claimed::Reused,
-                        _ => Claimed::Overwrote,
-                    });
-                }
-                Err(actual) => cur = actual,
-            }
-        }
-    }
-
-    /// Stores payload word `i` of a claimed slot.
-    #[cfg(test)]
-    pub(crate) fn store(&self, i: usize, w: u64) {
-        self.payload[i].store(w, Ordering::Relaxed);
-    }
-
-    /// Publishes the event at `pos`, which this thread claimed.
-    #[inline]
-    pub(crate) fn publish(&self, pos: u64) {
-        self.seq.store(seq(pos, READY), Ordering::Release);
-    }
-
-    /// The reader's half of the protocol, first step: the sequence word, Acquire (it
-    /// pairs with `publish`'s Release, so the payload words of that write are visible),
-    /// if the slot holds a complete event.
-    #[inline(always)]
-    fn begin_read(&self) -> Option<u64> {
-        let s1 = self.seq.load(Ordering::Acquire);
-        (s1 & STATE_MASK == READY && s1 != 0).then_some(s1)
-    }
-
-    /// The reader's half, last step, after copying the payload with Relaxed loads: the
-    /// Acquire fence orders those loads before the sequence word's reload, so if it
-    /// still reads `s1`, no writer claimed the slot during the copy and the copy is whole.
-    #[inline(always)]
-    fn still(&self, s1: u64) -> bool {
-        fence(Ordering::Acquire);
-        self.seq.load(Ordering::Relaxed) == s1
-    }
-
-    /// Copies the payload into `out` (up to `out.len()` words) if the slot holds a
-    /// complete event, returning its position; `None` if it is empty, dead, being
-    /// written, or changed while being copied.
-    #[inline]
-    pub(crate) fn read(&self, out: &mut [u64]) -> Option<u64> {
-        let s1 = self.begin_read()?;
-        for (o, w) in out.iter_mut().zip(self.payload) {
-            *o = w.load(Ordering::Relaxed);
-        }
-        if self.still(s1) {
-            pos_of(s1)
-        } else {
-            None
-        }
-    }
-
-    /// Like [`Slot::read`], but appends the first `n` payload words to `out` (a
-    /// snapshot's buffer: no copy through a local buffer), and only if the event's first
-    /// word (its raw timestamp) passes `keep`; on any failure `out` is left as it was.
-    #[inline]
-    pub(crate) fn read_extend(
-        &self,
-        out: &mut Vec<u64>,
-        n: usize,
-        keep: impl FnOnce(u64) -> bool,
-    ) -> Option<u64> {
-        let s1 = self.begin_read()?;
-        let at = out.len();
-        out.extend(self.payload[..n].iter().map(|w| w.load(Ordering::Relaxed)));
-        if self.still(s1) && keep(out[at]) {
-            pos_of(s1)
-        } else {
-            out.truncate(at);
-            None
-        }
-    }
-
-    /// Marks a complete event dead if `pred(first payload word)` holds, returning whether
-    /// this call killed it. The first payload word is the raw timestamp.
-    ///
-    /// The word is read like a reader reads it; the Acquire fence before the CAS makes
-    /// sure that if it came from a newer writer, that writer's claim is ordered before
-    /// our CAS, which then fails: a successful kill always judged the event it killed.
-    #[inline]
-    pub(crate) fn kill_if(&self, pred: impl FnOnce(u64) -> bool) -> Option<u64> {
-        let s1 = self.begin_read()?;
-        let w0 = self.payload[0].load(Ordering::Relaxed);
-        fence(Ordering::Acquire);
-        if !pred(w0) {
-            return None;
-        }
-        let pos = pos_of(s1)?;
-        self.seq
-            .compare_exchange(s1, seq(pos, DEAD), Ordering::Relaxed, Ordering::Relaxed)
-            .ok()
-            .map(|_| pos)
-    }
-
-    /// Reads the event at position `pos` specifically (a follower's read): copies it
-    /// into `out` if the slot holds it complete, else says what the slot holds.
-    #[inline]
-    pub(crate) fn read_at(&self, pos: u64, out: &mut [u64]) -> ReadAt {
-        for _ in 0..2 {
-            let s1 = self.seq.load(Ordering::Acquire);
-            match (pos_of(s1), s1 & STATE_MASK) {
-                (Some(p), _) if p > pos => return ReadAt::Gone,
-                (Some(p), DEAD) if p == pos => return ReadAt::Dead,
-                (Some(p), READY) if p == pos => {}
-                _ => return ReadAt::Pending,
-            }
-            for (o, w) in out.iter_mut().zip(self.payload) {
-                *o = w.load(Ordering::Relaxed);
-            }
-            if self.still(s1) {
-                return ReadAt::Ready;
-            }
-        }
-        // Changed twice while being copied: it can only have been overwritten or killed.
-        match pos_of(self.seq.load(Ordering::Acquire)) {
-            Some(p) if p > pos => ReadAt::Gone,
-            _ => ReadAt::Dead,
-        }
-    }
-
-    /// The position of the complete event in the slot, without copying it (for the loom
-    /// models and the slot tests).
-    #[cfg(any(loom, test, feature = "internals"))]
-    #[inline]
-    pub(crate) fn ready_pos(&self) -> Option<u64> {
-        let s = self.seq.load(Ordering::Acquire);
-        if s & STATE_MASK == READY {
-            pos_of(s)
-        } else {
-            None
-        }
+                Ordering::Relaxed,
+            )
+            .is_ok(),
+        None => false,
     }
 }
 
@@ -271,40 +241,29 @@ impl Slot<'_> {
 mod tests {
     use super::*;
 
-    fn slot(words: &[AtomicU64]) -> Slot<'_> {
-        Slot {
-            seq: &words[0],
-            payload: &words[1..],
-        }
-    }
-
     #[test]
     fn state_machine() {
-        let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
-        let s = slot(&words);
-        let mut out = [0u64; 3];
-        assert_eq!(s.read(&mut out), None, "empty");
-        assert_eq!(s.claim(0), Ok(Claimed::Fresh));
-        assert_eq!(s.read(&mut out), None, "writing");
-        assert_eq!(s.claim(4), Err(Busy::Writing), "older writer still owns it");
-        s.store(0, 7);
-        s.publish(0);
-        assert_eq!(s.read(&mut out), Some(0));
-        assert_eq!(out[0], 7);
-        assert_eq!(s.claim(0), Err(Busy::Newer(0)));
-        assert_eq!(s.kill_if(|ts| ts > 7), None);
-        assert_eq!(s.kill_if(|ts| ts == 7), Some(0));
-        assert_eq!(s.kill_if(|_| true), None, "already dead");
-        assert_eq!(s.read(&mut out), None, "dead");
-        assert_eq!(s.claim(4), Ok(Claimed::Reused));
-        s.publish(4);
-        assert_eq!(s.claim(8), Ok(Claimed::Overwrote));
-        s.publish(8);
-        assert_eq!(
-            s.claim(4),
-            Err(Busy::Newer(8)),
-            "a lapped writer never goes back"
-        );
-        assert_eq!(s.ready_pos(), Some(8));
+        let w = AtomicU64::new(0);
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::Empty);
+        assert_eq!(claim(&w, 0), Ok(Prior::Fresh));
+        assert_eq!(claim(&w, 8), Err(()), "an older writer still owns it");
+        assert!(owned(&w, 0));
+        publish(&w, 0, 3);
+        let s = w.load(Ordering::Relaxed);
+        assert_eq!(state(s), State::Head(0, 3));
+        assert_eq!(claim(&w, 0), Err(()), "never twice");
+        assert!(kill(&w, s));
+        assert!(!kill(&w, s), "already dead");
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::DeadHead(0, 3));
+        assert_eq!(claim(&w, 8), Ok(Prior::Other), "a dead head is reused");
+        publish_cont(&w, 8, 3);
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::Cont(8, 3));
+        assert_eq!(claim(&w, 16), Ok(Prior::Cont(5, 3)), "a continuation");
+        publish(&w, 16, MAX_CELLS);
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::Head(16, MAX_CELLS));
+        assert_eq!(claim(&w, 24), Ok(Prior::Head), "a live head is overwritten");
+        abandon(&w, 24);
+        assert_eq!(state(w.load(Ordering::Relaxed)), State::DeadCell(24));
+        assert_eq!(claim(&w, 16), Err(()), "a lapped writer never goes back");
     }
 }

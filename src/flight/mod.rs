@@ -35,11 +35,10 @@
 //! [`PhaseResult`]). A block gap covers the half-open range `from_block..to_block`:
 //! `gap_blocks = to_block − from_block` blocks were never seen.
 //!
-//! Slots have `slot_bytes − 24` bytes for the peer, message and fields. With the
-//! default 128-byte slots (104 bytes) every kind fits whole for typical names: an RPC
-//! call with a block number leaves about 30 bytes for endpoint and method together; a
-//! decision or error leaves about 60 bytes for its strings. Longer strings are cut
-//! (the event is flagged `truncated`, the numbers survive); 256-byte slots keep them.
+//! Every kind is stored whole up to `max_event_bytes` (2 KiB by default) of peer,
+//! message and fields: a 60-character RPC endpoint, a 52-character libp2p peer id or a
+//! pool address in a decision's context take a few more 64-byte cells of ring, not a
+//! cut. Only a larger event is cut (flagged `truncated`; the numbers survive).
 //!
 //! # Counters and histograms
 //!

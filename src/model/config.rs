@@ -14,6 +14,15 @@ pub const SLOT_SIZES: [usize; 5] = [64, 128, 256, 512, 1024];
 /// The largest capacity accepted (2^30 events: 128 GiB of 128-byte slots).
 pub const MAX_CAPACITY: usize = 1 << 30;
 
+/// Bytes of ring one cell takes: an event takes whole cells (56 payload bytes each).
+pub const CELL_BYTES: usize = 64;
+
+/// Payload bytes of one cell (the rest is its sequence word).
+const CELL_PAYLOAD: usize = 56;
+
+/// The largest `max_event_bytes` accepted.
+pub const MAX_EVENT_BYTES: usize = 16 * 1024;
+
 /// Why a configuration was refused. Each variant names the field that was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -74,13 +83,22 @@ impl ConfigError {
 /// is rounded up so each shard has a power-of-two number of slots). Part of every export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
-    /// Events the ring holds over all shards.
+    /// Events of `slot_bytes` bytes the ring holds over all shards
+    /// (`capacity_bytes / slot_bytes`); smaller events fit more, larger ones fewer.
     pub capacity: usize,
     /// Number of shards.
     pub shards: usize,
-    /// Bytes per slot (8 of them the sequence word); an event larger than
-    /// `slot_bytes − 24` bytes of strings is truncated.
+    /// The ring footprint [`Builder::capacity`] budgets per event (default 128, the
+    /// typical event's two cells).
     pub slot_bytes: usize,
+    /// The ring's budget in bytes over all shards: `shards × cells per shard × 64`, each
+    /// shard a power of two of 64-byte cells.
+    #[serde(default)]
+    pub capacity_bytes: usize,
+    /// Encoded size above which an event is truncated (resolved: at most what one
+    /// shard holds).
+    #[serde(default)]
+    pub max_event_bytes: usize,
     /// How long events stay visible.
     #[serde(with = "serde_secs")]
     pub retention: Duration,
@@ -143,6 +161,8 @@ pub(crate) mod serde_secs {
 #[derive(Debug, Clone)]
 pub struct Builder {
     capacity: usize,
+    capacity_bytes: Option<usize>,
+    max_event_bytes: usize,
     shards: Option<usize>,
     slot_bytes: usize,
     retention: Duration,
@@ -162,6 +182,8 @@ impl Default for Builder {
     fn default() -> Self {
         Builder {
             capacity: 65_536,
+            capacity_bytes: None,
+            max_event_bytes: 2048,
             shards: None,
             slot_bytes: 128,
             retention: Duration::from_secs(86_400),
@@ -180,10 +202,29 @@ impl Default for Builder {
 }
 
 impl Builder {
-    /// Events retained over all shards (default 65 536). Rounded up so each shard has
-    /// a power-of-two number of slots.
+    /// Sizes the ring for this many events of `slot_bytes` (default 128) bytes of ring
+    /// each (default 65 536 events: 8 MiB): the budget is `events × slot_bytes`, rounded
+    /// up so each shard has a power-of-two number of 64-byte cells. Events take the
+    /// cells they need, so the ring holds more small events and fewer large ones.
+    /// [`Builder::capacity_bytes`] sets the budget directly.
     pub fn capacity(mut self, events: usize) -> Self {
         self.capacity = events;
+        self.capacity_bytes = None;
+        self
+    }
+
+    /// The ring's budget in bytes over all shards (rounded up so each shard has a
+    /// power-of-two number of 64-byte cells); overrides [`Builder::capacity`].
+    pub fn capacity_bytes(mut self, bytes: usize) -> Self {
+        self.capacity_bytes = Some(bytes);
+        self
+    }
+
+    /// Encoded event size above which an event is truncated, marked and counted
+    /// (default 2048, between 64 and 16384; at most what one shard holds). An event
+    /// takes `ceil(size / 56)` cells of 64 bytes.
+    pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+        self.max_event_bytes = bytes;
         self
     }
 
@@ -194,8 +235,9 @@ impl Builder {
         self
     }
 
-    /// Bytes per slot: 64, 128 (default), 256, 512 or 1024. Memory is
-    /// `capacity × slot_bytes`; larger slots keep longer messages whole.
+    /// Ring bytes [`Builder::capacity`] budgets per event: 64, 128 (default), 256, 512
+    /// or 1024. Memory is `capacity × slot_bytes`. (Events no longer live in slots of
+    /// this size: each takes the 64-byte cells it needs, up to `max_event_bytes`.)
     pub fn slot_bytes(mut self, bytes: usize) -> Self {
         self.slot_bytes = bytes;
         self
@@ -275,7 +317,7 @@ impl Builder {
         if self.capacity == 0 {
             return Err(ConfigError::ZeroCapacity);
         }
-        if self.capacity > MAX_CAPACITY {
+        if self.capacity > MAX_CAPACITY && self.capacity_bytes.is_none() {
             return Err(ConfigError::CapacityTooLarge(self.capacity));
         }
         let shards = match self.shards {
@@ -376,11 +418,39 @@ impl Builder {
                 expected: "greater than zero",
             });
         }
-        let per_shard = self.capacity.div_ceil(shards).next_power_of_two();
+        let budget = match self.capacity_bytes {
+            None => self.capacity * self.slot_bytes,
+            Some(b) if b < CELL_BYTES * shards || b > MAX_CAPACITY * 128 => {
+                return Err(ConfigError::OutOfRange {
+                    field: "capacity_bytes",
+                    value: b.to_string(),
+                    expected: "between 64 × shards and 2^37 bytes",
+                })
+            }
+            Some(b) => b,
+        };
+        if !(64..=MAX_EVENT_BYTES).contains(&self.max_event_bytes) {
+            return Err(ConfigError::OutOfRange {
+                field: "max_event_bytes",
+                value: self.max_event_bytes.to_string(),
+                expected: "between 64 and 16384",
+            });
+        }
+        let cells_per_shard = budget
+            .div_ceil(CELL_BYTES)
+            .div_ceil(shards)
+            .next_power_of_two();
+        let capacity_bytes = cells_per_shard * shards * CELL_BYTES;
+        // An event takes at most a whole shard (and at most 511 cells).
+        let max_event_bytes = self
+            .max_event_bytes
+            .min(cells_per_shard.min(511) * CELL_PAYLOAD);
         Ok(Config {
-            capacity: per_shard * shards,
+            capacity: (capacity_bytes / self.slot_bytes).max(1),
             shards,
             slot_bytes: self.slot_bytes,
+            capacity_bytes,
+            max_event_bytes,
             retention: self.retention,
             sweep_interval: self.sweep_interval,
             health_interval: self.health_interval,

@@ -1,24 +1,36 @@
 //! [`Cursor`]: follows the ring, returning each new event once and counting the ones it
 //! missed.
 //!
-//! A cursor keeps, per shard, the next position it has not read. Each `Cursor::poll`
-//! reads from there up to the shard's head with `core::slot`'s position-checked read:
-//! an event still in its slot is returned; a position whose slot already holds a newer
-//! event is counted as *lost*; if the cursor fell a whole lap behind, the positions it
-//! can no longer reach are counted lost in one go. Expired and cleared events are
-//! skipped without counting (they were removed on purpose). A position whose writer has
-//! not published yet stops the shard's read until the next poll; one still unwritten
-//! after half a lap of newer events was dropped by its writer and is counted lost.
+//! A cursor keeps, per shard, the next position (cell) it has not read. Each
+//! `Cursor::poll` reads from there up to the shard's head with the ring's
+//! position-checked read: an event whose head cell still holds it is returned and the
+//! cursor moves past its cells; a continuation cell, or a cell a dropped writer
+//! abandoned, is stepped over; a cell already holding a newer position was overwritten
+//! and is stepped over too; if the cursor fell a whole lap behind, it jumps to the
+//! oldest position still in the ring. Expired and cleared events are skipped. A
+//! position whose writer has not published yet stops the shard's read until the next
+//! poll; one still unwritten after half a lap of newer cells belonged to a writer that
+//! was lapped, and is stepped over.
 //!
-//! So `lost` is everything missing from the cursor's stream: events overwritten before
-//! it read them, and events dropped when recorded (also in `Stats::dropped`). Over a
-//! cursor's life, `returned + lost + expired-or-cleared-skipped = positions passed`.
+//! # Counting what was missed
+//!
+//! Cells are not events, so what was missed is counted from the writers' counters
+//! rather than from the cells passed: per shard, the cursor knows how many events it
+//! accounted for (returned, or skipped as expired/cleared, plus those before its start)
+//! and, whenever it has caught up with the shard's head, how many events the shard's
+//! writers recorded or dropped up to then (read *before* the head, so each of those
+//! events has a position the cursor has passed). The difference is what it missed:
+//! events overwritten before it read them, and events dropped when recorded. It only
+//! grows, and at quiescence `returned + lost + skipped = recorded + dropped` exactly. An
+//! event still being written when a cursor is made at the heads, or expired/cleared and
+//! then overwritten before a cursor got to it, counts as lost.
 //!
 //! Cursors never make writers wait: they read like snapshots do. Streaming exporters,
 //! server-sent events and replays are built on them.
 
 use crate::core::codec::{self, Header};
-use crate::core::slot::ReadAt;
+use crate::core::ring::ReadAt;
+use crate::core::slot::State;
 use crate::core::Core;
 use crate::model::EventRecord;
 use crate::read::decode::decode_record;
@@ -38,38 +50,59 @@ pub struct Batch {
 /// [`Cursor`](crate::Cursor) pairs it with the recorder it follows.
 #[derive(Debug)]
 pub(crate) struct Positions {
-    /// Next unread position per shard.
+    /// Next unread position (cell) per shard.
     next: Vec<u64>,
+    /// Per shard: events accounted for (returned, skipped dead, before the start, or
+    /// counted lost).
+    accounted: Vec<u64>,
     /// Events missed so far.
     lost: u64,
     words: Vec<u64>,
     bytes: Vec<u8>,
 }
 
+/// Events shard `s` has recorded or dropped so far.
+fn shard_events(core: &Core, s: usize) -> u64 {
+    core.counters[s].recorded() + core.ring.shards[s].dropped()
+}
+
 impl Positions {
     /// At every shard's head: only events recorded from now on.
     pub(crate) fn at_heads(core: &Core) -> Positions {
-        Positions::new(core, heads(core))
+        let accounted = (0..core.ring.shards.len())
+            .map(|s| shard_events(core, s))
+            .collect();
+        Positions::new(heads(core), accounted)
     }
 
     /// At every shard's oldest retained position: everything retained, then new events.
+    /// The events before it are those the shard counted less the heads in the ring.
     pub(crate) fn at_oldest(core: &Core) -> Positions {
-        let next = core
-            .ring
-            .shards
-            .iter()
-            .map(|s| s.head().saturating_sub(s.slots() as u64))
-            .collect();
-        Positions::new(core, next)
+        let mut next = Vec::new();
+        let mut accounted = Vec::new();
+        for (s, shard) in core.ring.shards.iter().enumerate() {
+            let before = shard_events(core, s);
+            let head = shard.head();
+            let start = head.saturating_sub(shard.cells() as u64);
+            let in_ring = (start..head)
+                .filter(|&p| {
+                    matches!(shard.state_at(p as usize),
+                        State::Head(q, _) | State::DeadHead(q, _) if q >= start)
+                })
+                .count() as u64;
+            next.push(start);
+            accounted.push(before.saturating_sub(in_ring));
+        }
+        Positions::new(next, accounted)
     }
 
-    fn new(core: &Core, next: Vec<u64>) -> Positions {
-        let words = core.payload_bytes() / 8;
+    fn new(next: Vec<u64>, accounted: Vec<u64>) -> Positions {
         Positions {
             next,
+            accounted,
             lost: 0,
-            words: vec![0; words],
-            bytes: vec![0; words * 8],
+            words: Vec::new(),
+            bytes: Vec::new(),
         }
     }
 
@@ -81,16 +114,25 @@ impl Positions {
         let start = out.len();
         let mut lost = 0;
         for (s, shard) in inner.ring.shards.iter().enumerate() {
+            // Counted before the head is read: every event counted here has a position
+            // below `head`.
+            let events = shard_events(inner, s);
             let head = shard.head();
-            let slots = shard.slots() as u64;
+            let cells = shard.cells() as u64;
             let next = &mut self.next[s];
-            if head > *next + slots {
-                lost += head - slots - *next;
-                *next = head - slots;
+            if head > *next + cells {
+                *next = head - cells;
             }
-            while *next < head && out.len() - start < max.max(1) {
+            let mut caught_up = true;
+            while *next < head {
+                if out.len() - start >= max.max(1) {
+                    caught_up = false;
+                    break;
+                }
+                self.words.clear();
                 match shard.read_at(*next, &mut self.words) {
-                    ReadAt::Ready => {
+                    ReadAt::Ready(k) => {
+                        self.bytes.resize(self.words.len() * 8, 0);
                         codec::words_to_bytes(&self.words, &mut self.bytes);
                         if Header::read(&self.bytes).is_some() {
                             if let Some(rec) =
@@ -99,13 +141,24 @@ impl Positions {
                                 out.push(rec);
                             }
                         }
+                        self.accounted[s] += 1;
+                        *next += k as u64;
                     }
-                    ReadAt::Gone => lost += 1,
-                    ReadAt::Dead => {}
-                    ReadAt::Pending if head - *next > (slots / 2).max(1) => lost += 1,
-                    ReadAt::Pending => break,
+                    ReadAt::Dead(k) => {
+                        self.accounted[s] += 1;
+                        *next += k as u64;
+                    }
+                    ReadAt::Skip | ReadAt::Gone => *next += 1,
+                    ReadAt::Pending if head - *next > (cells / 2).max(1) => *next += 1,
+                    ReadAt::Pending => {
+                        caught_up = false;
+                        break;
+                    }
                 }
-                *next += 1;
+            }
+            if caught_up && events > self.accounted[s] {
+                lost += events - self.accounted[s];
+                self.accounted[s] = events;
             }
         }
         out[start..].sort_by_key(|e| (e.timestamp, e.id));

@@ -1,11 +1,13 @@
 //! [`Query`]: filters over the retained events, newest first.
 //!
-//! A query scans the ring in place: each shard is walked from its newest position
-//! back, every slot is validated like a snapshot validates it, the filters are checked
-//! on the raw payload (severity, time and kind from the fixed header, peer by comparing
-//! bytes, text only when `contains` or `text` is set, as redacted), and only matching events are
-//! decoded. With a `limit`, each shard stops after `limit` matches, so "the last 50"
-//! costs about 50 × shards slot reads, not a pass over the ring.
+//! A query scans the ring in place: each shard is walked cell by cell from its newest
+//! position back; at each event's head cell the fixed header (severity, time, kind) is
+//! read and validated against that cell alone, and only a candidate is copied whole
+//! and validated like a snapshot validates it; the remaining filters are checked on
+//! the raw payload (peer by comparing bytes, text only when `contains` or `text` is
+//! set, as redacted), and only matching events are decoded. With a `limit`, each shard
+//! stops after `limit` matches, so "the last 50" costs about 50 × shards events' reads
+//! (plus one load per continuation cell passed), not a pass over the ring.
 
 use crate::core::codec::{self, Header};
 use crate::core::interner::NO_ID;
@@ -186,22 +188,22 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
         lo = lo.max(cal.to_raw(t));
     }
     let hi = q.until.map_or(u64::MAX, |t| cal.to_raw(t));
-    let words = inner.payload_bytes() / 8;
     let nshards = inner.ring.shards.len() as u64;
-    let mut b = vec![0u8; words * 8];
+    let mut b = Vec::new();
     // Matches are kept as raw payload words in `arena` and decoded only once the
-    // merge has picked the final ones: `(raw ts, id, offset in arena)`.
+    // merge has picked the final ones: `(raw ts, id, offset in arena, words)`.
     let mut arena: Vec<u64> = Vec::new();
-    let mut hits: Vec<(u64, u64, usize)> = Vec::new();
+    let mut hits: Vec<(u64, u64, usize, usize)> = Vec::new();
     let mut head_words = [0u64; 2];
     for (s, shard) in inner.ring.shards.iter().enumerate() {
         let head = shard.head();
-        let slots = shard.slots() as u64;
+        let cells = shard.cells() as u64;
         let mut found = 0usize;
-        for p in (1..=slots).filter_map(|k| head.checked_sub(k)) {
-            // The header first (timestamp, kind, severity: two words, validated like
-            // any read): most slots of a filtered scan end here.
-            if shard.read(p as usize, &mut head_words).is_none() {
+        for p in (1..=cells).filter_map(|k| head.checked_sub(k)) {
+            // The header first (timestamp, kind, severity: two words of the head cell,
+            // validated like any read): most events of a filtered scan end here, and
+            // continuation cells end at the sequence word.
+            if shard.read_head(p as usize, &mut head_words).is_none() {
                 continue;
             }
             let h = Header::from_words(head_words[0], head_words[1]);
@@ -213,9 +215,9 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
             }
             // A candidate: copy it whole (it may have changed since: check again).
             let at = arena.len();
-            arena.resize(at + words, 0);
-            let keep = match shard.read(p as usize, &mut arena[at..]) {
-                Some(pos) => {
+            let keep = match shard.read_record(p as usize, &mut arena, |_| true) {
+                Some((pos, _)) => {
+                    b.resize((arena.len() - at) * 8, 0);
                     codec::words_to_bytes(&arena[at..], &mut b);
                     full_match(q, &b, min_sev, lo, hi, &kind, &inner.redactor).then_some(pos)
                 }
@@ -225,7 +227,7 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
                 arena.truncate(at);
                 continue;
             };
-            hits.push((arena[at], pos * nshards + s as u64, at));
+            hits.push((arena[at], pos * nshards + s as u64, at, arena.len() - at));
             found += 1;
             if found >= limit {
                 break;
@@ -235,8 +237,9 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
     hits.sort_by_key(|h| std::cmp::Reverse((h.0, h.1)));
     hits.truncate(limit);
     hits.into_iter()
-        .filter_map(|(_, id, at)| {
-            codec::words_to_bytes(&arena[at..at + words], &mut b);
+        .filter_map(|(_, id, at, n)| {
+            b.resize(n * 8, 0);
+            codec::words_to_bytes(&arena[at..at + n], &mut b);
             decode_record(inner, &b, id)
         })
         .collect()

@@ -3,8 +3,9 @@
 //!
 //! # Consistency
 //!
-//! A snapshot copies each slot on its own, validating it with its sequence word (see
-//! [`crate::core::slot`]), so every event in it is whole and none is torn; it is not an atomic
+//! A snapshot copies each event on its own, validating every cell of it with its
+//! sequence word (see [`crate::core::slot`]), so every event in it is whole and none is
+//! torn; it is not an atomic
 //! cut of the ring: events recorded while it is taken may or may not be in it, and an
 //! event overwritten while it is taken is missing. Events older than the retention are
 //! left out even if the sweeper has not removed them yet. Events are in recording order,
@@ -12,8 +13,8 @@
 //! id; so timestamps never decrease, and two events within one nanosecond keep the
 //! order they were recorded in, whatever their ids.
 //!
-//! Taking a snapshot copies raw slots (about 120 bytes an event) straight into its
-//! buffer and orders an index: each shard's events, read from its oldest slot on, are
+//! Taking a snapshot copies each event's raw cells (56 payload bytes a cell) straight
+//! into its buffer and orders an index: each shard's events, read from its oldest cell on, are
 //! in order already (unless several threads wrote it at once), so the shards' runs are
 //! merged in linear time through a kept buffer (a stable sort otherwise);
 //! decoding into [`EventRecord`]s happens as the snapshot is read, so a supervisor that
@@ -55,11 +56,14 @@ pub(crate) enum Events {
 
 #[derive(Debug, Clone)]
 pub(crate) struct Raw {
-    /// Payload words of the copied events, `per` words each, one chunk per copying
-    /// thread (kept, with their capacity, by [`Recorder::snapshot_into`](crate::Recorder::snapshot_into)).
+    /// Payload words of the copied events, each its cells' words, one chunk per
+    /// copying thread (kept, with their capacity, by
+    /// [`Recorder::snapshot_into`](crate::Recorder::snapshot_into)).
     chunks: Vec<Vec<u64>>,
+    /// Payload words per cell.
     per: usize,
-    /// `(raw timestamp, id, chunk << 32 | index in chunk / per)`, sorted oldest first.
+    /// `(raw timestamp, id, chunk << 56 | cells << 40 | word offset in chunk)`, sorted
+    /// oldest first.
     order: Vec<(u64, u64, u64)>,
     /// Each copying thread's part of `order` before the merge.
     parts: Vec<Vec<(u64, u64, u64)>>,
@@ -88,7 +92,7 @@ pub(crate) fn take(shared: &Shared) -> Snapshot {
     let inner = shared;
     let mut raw = Raw {
         chunks: Vec::new(),
-        per: inner.core.payload_bytes() / 8,
+        per: crate::core::slot::CELL_WORDS,
         order: Vec::new(),
         parts: Vec::new(),
         runs: Vec::new(),
@@ -112,7 +116,7 @@ pub(crate) fn take(shared: &Shared) -> Snapshot {
 /// Takes a snapshot into `snap`, reusing its buffers when it holds a snapshot of a
 /// recorder with the same slot size (see [`Recorder::snapshot_into`](crate::Recorder::snapshot_into)).
 pub(crate) fn take_into(shared: &Shared, snap: &mut Snapshot) {
-    let per = shared.core.payload_bytes() / 8;
+    let per = crate::core::slot::CELL_WORDS;
     match &mut snap.events {
         Events::Raw(raw) if raw.per == per => {
             let (stats, health, taken_at) = fill(shared, raw);
@@ -157,7 +161,7 @@ fn fill(shared: &Shared, raw: &mut Raw) -> (Stats, Health, Timestamp) {
         words.clear();
         part.clear();
         runs.clear();
-        words.reserve(estimate * per);
+        words.reserve(estimate * per * 2);
         part.reserve(estimate);
         let range = t * shards.len() / threads..(t + 1) * shards.len() / threads;
         for s in range {
@@ -168,18 +172,23 @@ fn fill(shared: &Shared, raw: &mut Raw) -> (Stats, Health, Timestamp) {
             let head = shard.head();
             let mut sorted = true;
             let mut last = (0, 0);
-            for k in 0..shard.slots() as u64 {
-                let Some(pos) =
-                    shard.read_extend((head + k) as usize, words, per, |ts| ts >= cutoff)
+            let cells = shard.cells() as u64;
+            let mut k = 0;
+            while k < cells {
+                let at = words.len();
+                let Some((pos, n)) =
+                    shard.read_record((head + k) as usize, words, |ts| ts >= cutoff)
                 else {
+                    k += 1;
                     continue;
                 };
-                let ts = words[words.len() - per];
-                let at = ((t as u64) << 32) | (words.len() / per - 1) as u64;
+                k += n as u64;
+                let ts = words[at];
+                let loc = ((t as u64) << 56) | ((n as u64) << 40) | at as u64;
                 let key = (ts, pos * nshards + s as u64);
                 sorted &= key > last;
                 last = key;
-                part.push((key.0, key.1, at));
+                part.push((key.0, key.1, loc));
             }
             runs.push((part.len(), sorted));
         }
@@ -294,11 +303,19 @@ impl Raw {
     /// Calls `f` with the `i`-th event (in time order), decoded in place.
     fn with<R>(&self, i: usize, f: impl FnOnce(&RecordRef<'_>) -> R) -> Option<R> {
         let &(ts, id, at) = self.order.get(i)?;
-        let chunk = self.chunks.get((at >> 32) as usize)?;
-        let at = (at & u64::from(u32::MAX)) as usize * self.per;
-        let mut b = [0u8; 1024];
-        let b = &mut b[..self.per * 8];
-        codec::words_to_bytes(chunk.get(at..at + self.per)?, b);
+        let chunk = self.chunks.get((at >> 56) as usize)?;
+        let n = ((at >> 40) & 0xffff) as usize * self.per;
+        let at = (at & ((1 << 40) - 1)) as usize;
+        let mut b = [0u8; 512];
+        let mut big = Vec::new();
+        let b = match b.get_mut(..n * 8) {
+            Some(b) => b,
+            None => {
+                big.resize(n * 8, 0);
+                &mut big[..]
+            }
+        };
+        codec::words_to_bytes(chunk.get(at..at + n)?, b);
         let d = codec::decode(b).ok()?;
         let kind = kind_of(&d, &self.kinds);
         Some(f(&RecordRef {

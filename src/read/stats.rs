@@ -148,6 +148,10 @@ pub struct Stats {
     pub capacity: u64,
     /// Events held now (see the type docs).
     pub retained: u64,
+    /// Mean bytes of ring per retained event (whole 64-byte cells; 0 when empty). An
+    /// estimate once events have expired or been cleared (their cells still count).
+    #[serde(default)]
+    pub mean_event_bytes: f64,
     /// Events written to the ring, all time.
     pub total_recorded: u64,
     /// Events written, by severity.
@@ -204,17 +208,24 @@ pub struct Stats {
 impl Shared {
     /// Sums every counter.
     ///
-    /// `overwritten` is derived as `recorded − fresh − reused` (see [`crate::core::ring`]). A
-    /// writer bumps fresh/reused before its event count (Release), and this reads the
-    /// counts (Acquire) before fresh/reused; so any claim whose fresh/reused bump is
-    /// missed here is missing from the counts too, and the derived figure can only fall
-    /// short of the truth, never exceed it. A high-water mark then keeps it from going
+    /// `overwritten` is derived as `recorded + extra − missing` (see
+    /// [`crate::core::ring`]). A writer bumps `extra`/`missing` before its event count
+    /// (Release); this reads every shard's `extra` first, then the counts (Acquire), then
+    /// `missing`: an `extra` bump seen here belongs to an event whose count may be missed
+    /// (so at worst the figure runs ahead by the events in flight), and any `missing`
+    /// bump of a counted event is seen. A high-water mark keeps the figure from going
     /// backwards between calls; at quiescence it is exact.
     pub(crate) fn totals(&self) -> Totals {
         let rows = self.core.kinds.len();
         let overflow = self.core.config.max_kinds;
         let mut t = Totals::default();
-        let (mut fresh, mut reused) = (0u64, 0u64);
+        let extra: u64 = self
+            .core
+            .ring
+            .shards
+            .iter()
+            .map(|s| s.overwrite_extra())
+            .sum();
         for (c, shard) in self.core.counters.iter().zip(self.core.ring.shards.iter()) {
             for row in (0..rows).chain(std::iter::once(overflow)) {
                 for (sev, total) in t.by_severity.iter_mut().enumerate() {
@@ -225,12 +236,17 @@ impl Shared {
             t.rejected.disabled += c.misc.rejected_disabled.load(Ordering::Relaxed);
             t.rejected.below_level += c.misc.rejected_below.load(Ordering::Relaxed);
             t.rejected.closed += c.misc.rejected_closed.load(Ordering::Relaxed);
-            fresh += shard.fresh();
-            reused += shard.reused();
             t.dropped += shard.dropped();
         }
+        let missing: u64 = self
+            .core
+            .ring
+            .shards
+            .iter()
+            .map(|s| s.overwrite_missing())
+            .sum();
         t.recorded = t.by_severity.iter().sum();
-        let derived = t.recorded.saturating_sub(fresh + reused);
+        let derived = (t.recorded + extra).saturating_sub(missing);
         t.overwritten = self
             .overwritten_seen
             .fetch_max(derived, Ordering::Relaxed)
@@ -238,6 +254,23 @@ impl Shared {
         t.expired = self.core.expired.load(Ordering::Relaxed);
         t.cleared = self.core.cleared.load(Ordering::Relaxed);
         t
+    }
+
+    /// Mean bytes of ring per retained event: the cells written so far (at most the
+    /// ring) over the events retained; 0 when none is.
+    pub(crate) fn mean_event_bytes(&self, retained: u64) -> f64 {
+        let cells: u64 = self
+            .core
+            .ring
+            .shards
+            .iter()
+            .map(|s| s.head().min(s.cells() as u64))
+            .sum();
+        if retained == 0 {
+            0.0
+        } else {
+            (cells * crate::core::slot::CELL_BYTES as u64) as f64 / retained as f64
+        }
     }
 
     /// Events written by kind and severity (indexed by `Severity as usize`), kinds with
@@ -292,6 +325,7 @@ impl Shared {
             uptime_secs: self.core.started.elapsed().as_secs_f64(),
             capacity: self.core.config.capacity as u64,
             retained: t.retained(),
+            mean_event_bytes: self.mean_event_bytes(t.retained()),
             total_recorded: t.recorded,
             by_severity: Severity::ALL
                 .iter()

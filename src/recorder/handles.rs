@@ -101,7 +101,8 @@ impl Histogram {
 ///
 /// ```
 /// use flightring::{Event, Recorder, Severity};
-/// let rec = Recorder::builder().capacity(64).shards(1).build().unwrap();
+/// // Room for 64 events of one 64-byte cell (a small event takes one).
+/// let rec = Recorder::builder().capacity(64).slot_bytes(64).shards(1).build().unwrap();
 /// let mut cursor = rec.cursor();
 /// rec.record(&Event::new("k", Severity::Info).message("one"));
 /// let batch = cursor.poll(100);

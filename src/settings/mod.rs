@@ -30,6 +30,8 @@ pub const ENV_VARS: &[&str] = &[
     "FLIGHTRING_CAPACITY",
     "FLIGHTRING_SHARDS",
     "FLIGHTRING_SLOT_BYTES",
+    "FLIGHTRING_CAPACITY_BYTES",
+    "FLIGHTRING_MAX_EVENT_BYTES",
     "FLIGHTRING_MIN_SEVERITY",
     "FLIGHTRING_RETENTION",
     "FLIGHTRING_SWEEP_INTERVAL",
@@ -196,7 +198,9 @@ enum Origin {
 /// | `FLIGHTRING_OUTPUT` | the exporter's JSON Lines file (sets [`Settings::exporter`]) | a path |
 /// | `FLIGHTRING_CAPACITY` | events retained | `65536`, `1_000_000` |
 /// | `FLIGHTRING_SHARDS` | shards | `8` |
-/// | `FLIGHTRING_SLOT_BYTES` | bytes per slot | `64` … `1024` |
+/// | `FLIGHTRING_SLOT_BYTES` | ring bytes `capacity` budgets per event | `64` … `1024` |
+/// | `FLIGHTRING_CAPACITY_BYTES` | the ring's byte budget (overrides `capacity`) | `8388608` |
+/// | `FLIGHTRING_MAX_EVENT_BYTES` | events above this are truncated | `64` … `16384` |
 /// | `FLIGHTRING_MIN_SEVERITY` | least severity recorded | `debug` … `critical`, any case |
 /// | `FLIGHTRING_RETENTION` | how long events stay visible | `24h`, `90m`, `1h30m` |
 /// | `FLIGHTRING_SWEEP_INTERVAL` | how often the sweeper runs | `5m` |
@@ -319,6 +323,10 @@ pub struct Settings {
     pub shards: Option<usize>,
     /// [`Builder::slot_bytes`].
     pub slot_bytes: Option<usize>,
+    /// [`Builder::capacity_bytes`].
+    pub capacity_bytes: Option<usize>,
+    /// [`Builder::max_event_bytes`].
+    pub max_event_bytes: Option<usize>,
     /// [`Builder::min_severity`].
     pub min_severity: Option<Severity>,
     /// [`Builder::retention`].
@@ -479,6 +487,12 @@ impl Settings {
         if let Some(v) = self.slot_bytes {
             b = b.slot_bytes(v);
         }
+        if let Some(v) = self.capacity_bytes {
+            b = b.capacity_bytes(v);
+        }
+        if let Some(v) = self.max_event_bytes {
+            b = b.max_event_bytes(v);
+        }
         if let Some(v) = self.min_severity {
             b = b.min_severity(v);
         }
@@ -612,6 +626,8 @@ impl Settings {
             capacity,
             shards,
             slot_bytes,
+            capacity_bytes,
+            max_event_bytes,
             min_severity,
             retention,
             sweep_interval,
@@ -673,6 +689,8 @@ impl Settings {
         from_var!("FLIGHTRING_CAPACITY" => capacity, parse_count);
         from_var!("FLIGHTRING_SHARDS" => shards, parse_count);
         from_var!("FLIGHTRING_SLOT_BYTES" => slot_bytes, parse_count);
+        from_var!("FLIGHTRING_CAPACITY_BYTES" => capacity_bytes, parse_count);
+        from_var!("FLIGHTRING_MAX_EVENT_BYTES" => max_event_bytes, parse_count);
         from_var!("FLIGHTRING_MIN_SEVERITY" => min_severity, |v: &str| v
             .parse::<Severity>()
             .map_err(|_| "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL".to_owned()));
@@ -745,6 +763,8 @@ struct FileSettings {
     capacity: Option<Spanned<usize>>,
     shards: Option<Spanned<usize>>,
     slot_bytes: Option<Spanned<usize>>,
+    capacity_bytes: Option<Spanned<usize>>,
+    max_event_bytes: Option<Spanned<usize>>,
     min_severity: Option<Spanned<Severity>>,
     retention: Option<Spanned<Human>>,
     sweep_interval: Option<Spanned<Human>>,

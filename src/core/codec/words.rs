@@ -243,10 +243,10 @@ impl WordWriter<'_> {
     }
 }
 
-/// Bytes of the largest slot payload (a 1024-byte slot less its sequence word).
-pub(crate) const MAX_PAYLOAD_BYTES: usize = 1016;
+/// Bytes of the largest event payload ([`crate::model::config::MAX_EVENT_BYTES`]).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = crate::model::config::MAX_EVENT_BYTES;
 
-/// Encodes `ev` straight into a claimed slot's payload words `out` (at most
+/// Encodes `ev` straight into its claimed cells' payload words `out` (at most
 /// [`MAX_PAYLOAD_BYTES`] of them), the way [`encode`] would into `out.len() * 8`
 /// bytes; returns whether the event was truncated.
 ///
@@ -282,16 +282,42 @@ pub(crate) fn encode_into_words(
 #[cold]
 #[inline(never)]
 fn encode_cut_into_words(ev: &Event<'_>, kind_id: u16, raw_ts: u64, out: &[AtomicU64]) -> bool {
-    let mut buf = [0u8; MAX_PAYLOAD_BYTES];
+    let mut buf = [0u8; MAX_PAYLOAD_BYTES + 8];
     let bytes = (out.len() * 8).min(MAX_PAYLOAD_BYTES);
     let e = encode(ev, kind_id, raw_ts, &mut buf[..bytes]);
-    for (o, c) in out
-        .iter()
-        .zip(buf[..e.len.next_multiple_of(8)].chunks_exact(8))
-    {
-        o.store(load8(c), Ordering::Relaxed);
-    }
+    store_words(&buf[..e.len], out);
     e.truncated
+}
+
+/// Stores encoded bytes (zero-padded to whole words) into payload words `out`.
+#[inline]
+pub(crate) fn store_words(bytes: &[u8], out: &[AtomicU64]) {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut i = 0;
+    for (o, c) in out.iter().zip(&mut chunks) {
+        o.store(load8(c), Ordering::Relaxed);
+        i += 1;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        if let Some(o) = out.get(i) {
+            o.store(load_partial(rest), Ordering::Relaxed);
+        }
+    }
+}
+
+/// Encodes an event that cannot be stored whole (too large, or its kind stored
+/// inline) into `buf`, at most `buf.len()` bytes, cut as the codec docs say; returns
+/// what [`encode`] returns. The record path calls it to learn how many cells it needs.
+#[cold]
+#[inline(never)]
+pub(crate) fn encode_cut_to_buf(
+    ev: &Event<'_>,
+    kind_id: u16,
+    raw_ts: u64,
+    buf: &mut [u8],
+) -> super::Encoded {
+    encode(ev, kind_id, raw_ts, buf)
 }
 
 #[cfg(test)]
