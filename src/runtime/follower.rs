@@ -55,6 +55,7 @@ impl Follower {
     }
 
     /// The cursor (to take or compare its heads).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn cursor(&self) -> &Cursor {
         &self.cursor
     }
