@@ -4,8 +4,14 @@
 //! block in 50 missing, one reorg in 500, a delayed block now and then, events recorded
 //! into a recorder as in production (`enable_logging` on).
 //!
+//! With feature `alerts` it also measures alert delivery to a webhook receiver on
+//! loopback (keep-alive HTTP/1.1, answering 200): what `AlertManager::send` costs the
+//! caller, against posting the same alert synchronously with `ureq` (the simple
+//! baseline), and the delivery rate and completeness (delivered + failed + dropped).
+//!
 //! ```text
-//! cargo bench --bench monitor --features monitor
+//! cargo bench --bench monitor --features monitor   # the monitor only
+//! cargo bench --bench monitor --features alerts    # and alert delivery
 //! ```
 //! Prints ns/block for both (median of 7 runs of 100 000 blocks) and the ratio.
 
@@ -110,4 +116,127 @@ fn main() {
     println!("monitor/baseline (hand-written gap + parent check): {b:8.1} ns/block");
     println!("monitor/BlockMonitor::process_block_at (logging on): {m:8.1} ns/block");
     println!("monitor/ratio: {:.1}x", m / b);
+    #[cfg(feature = "alerts")]
+    alerts::run();
+}
+
+#[cfg(feature = "alerts")]
+mod alerts {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use flightring::alert::{Alert, AlertManager, WebhookChannel};
+    use flightring::monitor::MissSeverity;
+
+    const ALERTS: u64 = 2_000;
+
+    /// A keep-alive receiver: counts bodies, answers 200.
+    fn receiver() -> (String, Arc<AtomicU64>) {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", l.local_addr().expect("addr"));
+        let got = Arc::new(AtomicU64::new(0));
+        let count = Arc::clone(&got);
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let count = Arc::clone(&count);
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(s);
+                    let mut line = String::new();
+                    loop {
+                        let mut len = 0usize;
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                                break;
+                            }
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
+                                len = v.trim().parse().unwrap_or(0);
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        if r.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        count.fetch_add(1, Ordering::Relaxed);
+                        let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                        if r.get_mut().write_all(ok).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, got)
+    }
+
+    fn alert(i: u64) -> Alert {
+        Alert::new(
+            "missed-streak",
+            format!("node-{i}"),
+            MissSeverity::High,
+            "5 consecutive missed blocks",
+            "blocks 1001..=1005 never arrived",
+        )
+    }
+
+    pub(super) fn run() {
+        let (url, got) = receiver();
+        // Baseline: the caller posts each alert itself and waits for the answer.
+        let agent = ureq::Agent::new_with_defaults();
+        let body =
+            serde_json::json!({"rule": "missed-streak", "title": "5 consecutive missed blocks"})
+                .to_string();
+        let start = Instant::now();
+        for _ in 0..ALERTS {
+            agent
+                .post(&url)
+                .header("content-type", "application/json")
+                .send(body.as_str())
+                .expect("the receiver answers");
+        }
+        let sync_ns = start.elapsed().as_nanos() as f64 / ALERTS as f64;
+        let base = got.load(Ordering::Relaxed);
+
+        let mgr = AlertManager::builder()
+            .channel(WebhookChannel::new(&url, Duration::from_secs(5)).expect("url"))
+            .throttle_window(Duration::ZERO)
+            .queue_capacity(ALERTS as usize)
+            .channel_queue_capacity(ALERTS as usize)
+            .build()
+            .expect("valid");
+        let alerts: Vec<Alert> = (0..ALERTS).map(alert).collect();
+        let start = Instant::now();
+        for a in alerts {
+            mgr.send(a);
+        }
+        let send_ns = start.elapsed().as_nanos() as f64 / ALERTS as f64;
+        assert!(
+            mgr.flush(Duration::from_secs(120)),
+            "delivery did not finish"
+        );
+        let all = start.elapsed();
+        let s = mgr.stats();
+        let c = &s.channels[0];
+        println!("alerts/baseline (synchronous ureq POST per alert): {sync_ns:10.0} ns/alert for the caller");
+        println!("alerts/AlertManager::send (caller side):          {send_ns:10.0} ns/alert");
+        println!("alerts/caller ratio: {:.0}x cheaper", sync_ns / send_ns);
+        println!(
+            "alerts/delivery: {} sent, {} delivered, {} failed, {} dropped, {} retries; {:.0} alerts/s end to end; receiver got {}",
+            s.sent,
+            c.delivered,
+            c.failed,
+            c.dropped + s.dropped,
+            c.retries,
+            ALERTS as f64 / all.as_secs_f64(),
+            got.load(Ordering::Relaxed) - base
+        );
+    }
 }

@@ -559,3 +559,84 @@ fn jsonl_lines_have_the_relay_shape() {
     assert_eq!(v["alert_sent"], false);
     assert_eq!(v["metadata"]["streak"], "1");
 }
+
+#[test]
+fn prometheus_text_has_the_monitor_metrics_and_passes_promtool() {
+    let (_rec, mut mon) = setup(MonitorConfig::default());
+    for n in [1, 2, 6] {
+        mon.process_block_at(&block(n), at(n, 0.0)).unwrap(); // 3, 4, 5 missed
+    }
+    mon.report_missed_at(7, MissReason::RpcError, BTreeMap::new(), at(7, 0.0))
+        .unwrap();
+    // Detected when block 6 came; recovered 3 s and 100 s later.
+    mon.mark_recovered_at(3, 1, at(6, 3.0)).unwrap();
+    mon.mark_recovered_at(4, 2, at(6, 100.0)).unwrap();
+    let text = mon.to_prometheus();
+    let value = |name: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("flightring_blocks_processed_total"), 3.0);
+    assert_eq!(
+        value("flightring_blocks_missed_total{reason=\"NetworkLatency\"}"),
+        3.0
+    );
+    assert_eq!(
+        value("flightring_blocks_missed_total{reason=\"RpcError\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("flightring_blocks_missed_total{reason=\"Timeout\"}"),
+        0.0
+    );
+    assert_eq!(value("flightring_blocks_recovered_total"), 2.0);
+    assert_eq!(value("flightring_missed_streak_longest"), 3.0);
+    assert_eq!(
+        value("flightring_block_recovery_seconds_bucket{le=\"2.5\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("flightring_block_recovery_seconds_bucket{le=\"5\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("flightring_block_recovery_seconds_bucket{le=\"60\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("flightring_block_recovery_seconds_bucket{le=\"120\"}"),
+        2.0
+    );
+    assert_eq!(
+        value("flightring_block_recovery_seconds_bucket{le=\"+Inf\"}"),
+        2.0
+    );
+    assert_eq!(value("flightring_block_recovery_seconds_count"), 2.0);
+    assert!((value("flightring_block_recovery_seconds_sum") - 103.0).abs() < 0.01);
+
+    // promtool is Prometheus' own checker; `bash .ci/test` installs it.
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool not found: run `bash .ci/test`, which installs Debian's prometheus");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

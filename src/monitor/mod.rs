@@ -85,6 +85,7 @@
 
 mod config;
 mod export;
+mod metrics;
 mod types;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -192,6 +193,8 @@ pub struct BlockMonitor {
     /// Recovery times in milliseconds, 1 ms .. 1 week, 3 significant digits.
     recovery: hdrhistogram::Histogram<u64>,
     recovery_sum: Duration,
+    /// Missed heights ever, by reason (for `flightring_blocks_missed_total{reason}`).
+    missed_by_reason: BTreeMap<MissReason, u64>,
     /// Entries ever created.
     seq: u64,
     stats: MonitorStats,
@@ -229,6 +232,7 @@ impl BlockMonitor {
             intervals: VecDeque::new(),
             recovery,
             recovery_sum: Duration::ZERO,
+            missed_by_reason: BTreeMap::new(),
             seq: 0,
         })
     }
@@ -434,6 +438,10 @@ impl BlockMonitor {
         let untracked = start - from;
         if untracked > 0 {
             self.stats.missed += untracked;
+            *self
+                .missed_by_reason
+                .entry(self.cfg.gap_reason)
+                .or_default() += untracked;
             self.stats.forgotten += untracked;
             self.gap_event(from, start);
             // The untracked part of the gap still counts in the streak.
@@ -491,6 +499,7 @@ impl BlockMonitor {
         let severity = self.cfg.severity.classify(self.streak, overdue, reason);
         metadata.insert("streak".into(), self.streak.to_string());
         self.stats.missed += 1;
+        *self.missed_by_reason.entry(reason).or_default() += 1;
         if count {
             self.rec.add("blocks_missed", 1);
         }
