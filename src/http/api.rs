@@ -661,16 +661,18 @@ async fn replay_stop(api: Arc<Api>, b: Bytes) -> Result<Response, ApiError> {
 async fn replay_speed(api: Arc<Api>, b: Bytes) -> Result<Response, ApiError> {
     let req: SpeedBody = body(&b)?;
     let x = speed_of("speed", req.speed)?;
-    let r = with_running(&api, |h| {
-        h.set_speed(x)
-            .map_err(|e| ApiError::bad_field("speed", &x.to_string(), e.to_string()))
-    });
-    if r.is_ok() {
-        if let Some(run) = lock(&api.replay).as_mut() {
-            run.speed = x;
-        }
+    let mut guard = lock(&api.replay);
+    let Some(run) = guard.as_mut() else {
+        return Err(conflict("no replay is running"));
+    };
+    match &run.handle {
+        Some(h) if !h.is_finished() => h
+            .set_speed(x)
+            .map_err(|e| ApiError::bad_field("speed", &x.to_string(), e.to_string()))?,
+        _ => return Err(conflict("no replay is running")),
     }
-    r
+    run.speed = x;
+    Ok(json_response(StatusCode::OK, &replay_body(Some(run))))
 }
 
 async fn replay_status(api: Arc<Api>) -> Result<Response, ApiError> {
