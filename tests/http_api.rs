@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use flightring::http::{self, HttpOptions};
-use flightring::{Event, Recorder, Severity};
+use flightring::Recorder;
 use serde_json::{json, Value as Json};
 
 #[path = "support/temp_dir.rs"]

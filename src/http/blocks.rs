@@ -24,14 +24,14 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(opts: &HttpOptions) -> Ro
     #[cfg(feature = "monitor")]
     let mon = opts.monitor.clone();
     #[cfg(not(feature = "monitor"))]
-    let mon: Option<()> = {
+    let mon: Option<std::sync::Arc<()>> = {
         let _ = opts;
         None
     };
     #[cfg(feature = "alerts")]
     let alerts = opts.alerts.clone();
     #[cfg(not(feature = "alerts"))]
-    let alerts: Option<()> = None;
+    let alerts: Option<std::sync::Arc<()>> = None;
     let m2 = mon.clone();
     Router::new()
         .route(
@@ -60,7 +60,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(opts: &HttpOptions) -> Ro
 #[cfg(feature = "monitor")]
 type Monitor = Option<std::sync::Arc<std::sync::Mutex<crate::monitor::BlockMonitor>>>;
 #[cfg(not(feature = "monitor"))]
-type Monitor = Option<()>;
+type Monitor = Option<std::sync::Arc<()>>;
 
 #[cfg(feature = "monitor")]
 fn lock(
@@ -140,7 +140,7 @@ fn missed(mon: Monitor, q: Option<String>) -> Result<Response, ApiError> {
 #[cfg(feature = "alerts")]
 type Alerts = Option<std::sync::Arc<crate::alert::AlertManager>>;
 #[cfg(not(feature = "alerts"))]
-type Alerts = Option<()>;
+type Alerts = Option<std::sync::Arc<()>>;
 
 fn alerts_page(a: Alerts, q: Option<String>) -> Result<Response, ApiError> {
     Params::parse(q.as_deref(), &[])?;

@@ -16,7 +16,7 @@
 //!
 //! # Endpoints
 //!
-//! All are `GET`; every response body is JSON unless said otherwise.
+//! `GET` unless said; every response body is JSON unless said otherwise.
 //!
 //! | path | answers |
 //! | --- | --- |
@@ -27,6 +27,10 @@
 //! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
 //! | `/events/stream?…` | server-sent events of new events as they are recorded (same filters; `limit` ends the stream after that many) |
 //! | `/export?format=json\|jsonl\|csv` | the whole ring, streamed in chunks as it is serialised |
+//! | `/` | the dashboard (HTML; its script and style sheet at `/assets/…`), served without the token |
+//! | `/histograms/NAME?format=json\|hdr` | one histogram's summary, or HdrHistogram V2 text (feature `hdr`) |
+//! | `/blocks`, `/blocks/missed?format=json\|jsonl\|csv`, `/alerts` | an attached monitor's stats and missed blocks ([`HttpOptions::recordings_dir`]'s siblings `monitor` and `alerts`) |
+//! | `/api/info`, `/api/recordings…`, `/api/record/…`, `/api/replay/…` | which panels have data; the recordings REST API (see the README), `POST` where it changes something |
 //!
 //! `since` and `until` take an RFC 3339 time (`2026-11-22T08:00:00Z`) or a duration
 //! meaning that long ago (`5m`). `min_severity` is `debug`, `info`, `warning`, `error`
