@@ -302,8 +302,10 @@ fn histograms_as_json_and_hdr() {
     let a = server.local_addr();
     let (s, j) = get_json(a, "/histograms/rpc.eth_call");
     assert_eq!((s, j["count"].as_u64()), (200, Some(1000)), "{j}");
-    let (s, j) = get_json(a, "/histograms/nope?format=hdr");
+    let (s, j) = get_json(a, "/histograms/nope");
     assert_eq!(s, 404, "{j}");
+    let (s, j) = get_json(a, "/histograms/nope?format=hdr");
+    assert_eq!(s, if cfg!(feature = "hdr") { 404 } else { 400 }, "{j}");
     let (s, j) = get_json(a, "/histograms/rpc.eth_call?format=png");
     assert_eq!((s, j["parameter"].as_str()), (400, Some("format")));
     let (s, text) = get(a, "/histograms/rpc.eth_call?format=hdr");
