@@ -29,6 +29,8 @@ use serde_json::{json, Map, Value};
 mod baseline;
 #[path = "../benches/support/harness.rs"]
 mod harness;
+#[path = "../benches/support/mix.rs"]
+mod mix;
 #[path = "../benches/support/tail.rs"]
 mod tail;
 #[path = "../benches/support/typical.rs"]
@@ -258,6 +260,146 @@ fn record(p: &Plan) {
             emit(&scenario, line);
         }
     }
+}
+
+/// The record-path targets on the realistic mix (`benches/support/mix.rs`), each beside
+/// the `Mutex<VecDeque<OwnedEvent>>` baseline recording the same events in the same run.
+fn record_mix(p: &Plan) {
+    let m = mix::Mix::new();
+    let n = p.record as usize;
+    let fresh = || {
+        Recorder::builder()
+            .build()
+            .expect("the default configuration")
+    };
+    // One thread.
+    let rec = fresh();
+    let base = mix::MutexRing::new(rec.capacity());
+    let base1 = per_item(p.reps, p.record_base, || {
+        for i in 0..p.record_base as usize {
+            base.record(black_box(&m), i);
+        }
+    });
+    let mut at = 0usize;
+    let one = per_item(p.reps, p.record, || {
+        for i in at..at + n {
+            rec.record(black_box(&m.event(i)));
+        }
+        at += n;
+    });
+    let mut line = throughput_line(1, one, Some(base1));
+    line.push(("target_ns_per_event", json!(25)));
+    line.push(("target_ratio", json!(4)));
+    emit("mix_record_1t", line);
+
+    // What the ring holds of the mix.
+    let st = rec.stats();
+    let held = rec.snapshot().len().max(1);
+    emit(
+        "mix_bytes",
+        vec![
+            ("memory_bytes", json!(rec.memory_bytes())),
+            ("retained", json!(held)),
+            (
+                "ring_bytes_per_retained_event",
+                round(rec.memory_bytes() as f64 / held as f64, 1),
+            ),
+            ("mean_content_bytes", round(m.mean_content_bytes(), 1)),
+            ("truncated", json!(st.truncated)),
+            ("recorded", json!(st.total_recorded)),
+        ],
+    );
+    drop(rec);
+
+    // Two threads, each on its own shard.
+    let rec = fresh();
+    let host = host_parallelism(p);
+    let m = Arc::new(m);
+    let pool = Pool::new(2, |t| {
+        let rec = rec.clone();
+        let m = Arc::clone(&m);
+        let mut at = t * 4096;
+        move |k: u64| {
+            for i in at..at + k as usize {
+                rec.record(black_box(&m.event(i)));
+            }
+            at += k as usize;
+        }
+    });
+    let two = per_event_pool(p.reps, &pool, 2, p.record);
+    drop(pool);
+    let mut line = throughput_line(2, two, None);
+    line.push(("scaling_vs_1_thread", round(one / two, 2)));
+    line.push(("target_scaling", json!(1.8)));
+    line.push(("host_parallelism", round(host, 2)));
+    emit("mix_record_2t_own_shards", line);
+    drop(rec);
+
+    // Disabled: the event built inline, then refused at the gate.
+    let rec = fresh();
+    rec.set_enabled(false);
+    let off = per_item(p.reps, p.cheap, || {
+        for i in 0..p.cheap as usize {
+            rec.record(black_box(&m.event(i)));
+        }
+    });
+    let mut line = throughput_line(1, off, None);
+    line.push(("target_ns_per_event", json!(3)));
+    emit("mix_record_disabled_build_inline", line);
+    // The same through `record!`, which checks the gate before building anything.
+    let mac = per_item(p.reps, p.cheap, || {
+        for i in 0..p.cheap as usize {
+            let s = m.spec(i);
+            flightring::record!(
+                rec,
+                s.severity,
+                mix::KINDS[usize::from(s.kind)],
+                peer = &m.peers[usize::from(s.peer)].0,
+                message = &m.messages[usize::from(s.message)],
+                address = m.peers[usize::from(s.peer)].1.as_str(),
+                size = s.size
+            );
+        }
+    });
+    let mut line = throughput_line(1, mac, None);
+    line.push(("target_ns_per_event", json!(2)));
+    emit("mix_record_macro_disabled", line);
+    drop(rec);
+
+    // The writer's tail with and without a reader copying the whole ring in a loop.
+    let npt = harness::ns_per_tick();
+    let reps = p.reps.min(3);
+    let tail_of = |reader: bool| -> f64 {
+        let mut v: Vec<f64> = (0..reps)
+            .map(|_| {
+                let rec = fresh();
+                let bg = reader.then(|| {
+                    let r = rec.clone();
+                    harness::Background::start(move || {
+                        let snap = r.snapshot();
+                        black_box(snap.len());
+                    })
+                });
+                let t = harness::measure_tail(p.tail_total, p.tail_every, npt, |i| {
+                    rec.record(black_box(&m.event(i)))
+                });
+                drop(bg);
+                t.p999
+            })
+            .collect();
+        median(&mut v)
+    };
+    let quiet = tail_of(false);
+    let busy = tail_of(true);
+    emit(
+        "mix_writer_p999_reader",
+        vec![
+            ("p999_ns_no_reader", round(quiet, 1)),
+            ("p999_ns_with_reader", round(busy, 1)),
+            ("ratio", round(busy / quiet, 2)),
+            ("target_ratio", json!(1.25)),
+        ],
+    );
 }
 
 fn early_return(p: &Plan) {
@@ -546,6 +688,39 @@ fn read_and_export(p: &Plan) {
         ));
         emit(&format!("{name}_{big}"), line);
     }
+
+    // Redaction is applied as events leave: the same events exported by a recorder
+    // with the rules off, to show what the rules cost the read side.
+    let plain = Recorder::builder()
+        .capacity(p.big)
+        .shards(2)
+        .redaction(flightring::RedactionConfig::disabled())
+        .build()
+        .expect("valid config");
+    typical::fill(&plain);
+    let reps = p.reps.min(3);
+    let bytes = count(&|s| plain.write_jsonl(s).expect("export"));
+    let rules_bytes = count(&|s| rec.write_jsonl(s).expect("export"));
+    let without = per_item(reps, 1, || {
+        plain.write_jsonl(&mut io::sink()).expect("export")
+    });
+    let with = per_item(reps, 1, || {
+        rec.write_jsonl(&mut io::sink()).expect("export")
+    });
+    emit(
+        &format!("export_jsonl_rules_cost_{big}"),
+        vec![
+            (
+                "mb_per_s_with_rules",
+                round(rules_bytes as f64 / with * 1e3, 1),
+            ),
+            (
+                "mb_per_s_without_rules",
+                round(bytes as f64 / without * 1e3, 1),
+            ),
+            ("rules_slowdown", round(with / without, 2)),
+        ],
+    );
 }
 
 fn tails(p: &Plan) {
@@ -632,8 +807,9 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "--quick")
         .collect();
-    const GROUPS: [&str; 6] = [
+    const GROUPS: [&str; 7] = [
         "memory",
+        "mix",
         "record",
         "early_return",
         "observe",
@@ -652,6 +828,9 @@ fn main() {
     let t0 = Instant::now();
     if wanted("memory") {
         memory();
+    }
+    if wanted("mix") {
+        record_mix(&p);
     }
     if wanted("record") {
         record(&p);

@@ -34,6 +34,7 @@
 //! | follow | [`Recorder::cursor`], [`Cursor`]: each new event once, losses counted |
 //! | stream to files | [`exporter::Exporter`], [`exporter::ExporterConfig`], [`exporter::read_stream_file`]: JSON Lines with gap lines, rotation, gzip, atomic snapshot file |
 //! | summarise | [`Recorder::stats`], [`Stats`], [`HistogramSummary`], [`Recorder::health`], [`Health`] |
+//! | record with a macro | [`record!`]: `record!(rec, Severity::Info, "peer_connected", peer = p, message = m, size = n)`, nothing built below level |
 //! | flight-recorder events | [`Recorder::block_start`] … [`Recorder::block_gap`], [`PhaseGuard`], [`record_rpc_call!`], [`FlightEvent`], [`Recorder::report`] |
 //! | configure from outside | [`Settings`]: `FLIGHTRING_*` variables and TOML files; [`RedactionConfig`]; [`install_panic_hook`] |
 //! | integrations (features) | `integrations::tracing::FlightringLayer` (`tracing`), `integrations::metrics::FlightringMetrics` (`metrics`), `integrations::prometheus` (`prometheus`), `integrations::otlp::OtlpExporter` (`otlp`), `http` (`http`) |
@@ -103,11 +104,14 @@ pub use flight::{
 pub use model::{
     format_duration, parse_duration, Builder, Config, ConfigError, Direction, Event, EventRecord,
     FieldValue, HealthThresholds, Kind, Metadata, ParseDurationError, ParseSeverityError,
-    ParseTimestampError, RedactionConfig, Severity, Timestamp, Value, DEFAULT_DENY_KEYS,
-    MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
+    ParseTimestampError, RedactionConfig, Severity, Timestamp, Value, DEFAULT_ALLOW_KEYS,
+    DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
 };
 pub use read::cursor::Batch;
-pub use read::export::{read_jsonl, ExportError, ImportError, CSV_HEADER, SCHEMA, SCHEMA_VERSION};
+pub use read::export::{
+    read_jsonl, write_csv_cell, CsvOptions, ExportError, ImportError, CSV_HEADER, SCHEMA,
+    SCHEMA_VERSION,
+};
 pub use read::health::{Health, HealthFigures, HealthStatus};
 pub use read::query::Query;
 pub use read::snapshot::Snapshot;

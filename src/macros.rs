@@ -10,6 +10,7 @@
 //!
 //! | macro | gate | calls |
 //! | --- | --- | --- |
+//! | [`record!`](crate::record) | `enabled_for(severity)`: nothing is built below level | [`Recorder::record`](crate::Recorder::record) |
 //! | [`record_phase_start!`](crate::record_phase_start) | `enabled_for(Severity::Debug)`: also skipped below level, since the event is all it records | [`Recorder::phase_start`](crate::Recorder::phase_start) |
 //! | [`record_phase_end!`](crate::record_phase_end) | `is_enabled()`: below level the histogram and cache counters are still updated | [`Recorder::phase_end`](crate::Recorder::phase_end) |
 //! | [`record_rpc_call!`](crate::record_rpc_call) | `is_enabled()`: below level the histogram and counters are still updated | [`Recorder::rpc_call`](crate::Recorder::rpc_call) |
@@ -102,4 +103,58 @@ macro_rules! record_rpc_call {
             );
         }
     }};
+}
+
+/// Records an event, like `tracing`'s `event!`: checks the gate first, and builds
+/// nothing — no [`Event`](crate::Event), no argument evaluated — unless an event of that
+/// severity would be recorded.
+///
+/// `record!(rec, severity, kind, key = value, ...)`: `peer = …` and `message = …` set
+/// the event's peer and message; every other `key = value` is a field named `key`
+/// whose value converts into a [`FieldValue`](crate::FieldValue). A key may also be a
+/// string literal (`"tx.hash" = h`).
+///
+/// ```
+/// use flightring::{record, Recorder, Severity};
+/// let rec = Recorder::builder().capacity(1024).build()?;
+/// let (p, a) = ("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA", "/ip4/198.51.100.7/tcp/30333");
+/// record!(rec, Severity::Info, "peer_connected", peer = p, message = "dialled", address = a, size = 512u64);
+/// let e = &rec.snapshot().events()[0];
+/// assert_eq!((e.kind.as_str(), e.peer.as_deref(), e.message.as_str()), ("peer_connected", Some(p), "dialled"));
+/// assert_eq!(e.metadata.get("size").and_then(|v| v.as_u64()), Some(512));
+///
+/// fn expensive() -> String { unreachable!("not evaluated below level") }
+/// rec.set_min_severity(Severity::Warning);
+/// record!(rec, Severity::Debug, "noise", message = expensive().as_str());
+/// assert_eq!(rec.stats().total_recorded, 1);
+/// # Ok::<(), flightring::ConfigError>(())
+/// ```
+#[macro_export]
+macro_rules! record {
+    ($rec:expr, $severity:expr, $kind:expr $(, $($rest:tt)*)?) => {{
+        let rec: &$crate::Recorder = &$rec;
+        let severity: $crate::Severity = $severity;
+        if rec.enabled_for(severity) {
+            rec.record(&$crate::__record_parts!($crate::Event::new($kind, severity) $(, $($rest)*)?));
+        }
+    }};
+}
+
+/// The field muncher of [`record!`]; not an API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __record_parts {
+    ($ev:expr $(,)?) => { $ev };
+    ($ev:expr, peer = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__record_parts!($ev.peer($v) $(, $($rest)*)?)
+    };
+    ($ev:expr, message = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__record_parts!($ev.message($v) $(, $($rest)*)?)
+    };
+    ($ev:expr, $k:ident = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__record_parts!($ev.field(stringify!($k), $v) $(, $($rest)*)?)
+    };
+    ($ev:expr, $k:literal = $v:expr $(, $($rest:tt)*)?) => {
+        $crate::__record_parts!($ev.field($k, $v) $(, $($rest)*)?)
+    };
 }

@@ -8,10 +8,13 @@
 
 #[path = "support/temp_dir.rs"]
 mod temp_dir;
+#[path = "support/tools.rs"]
+mod tools;
+use tools::{have, python, python_has, require_tools};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use flightring::exporter::{stream_files, Exporter, ExporterConfig};
@@ -297,49 +300,6 @@ fn exit_codes_and_bad_files() {
     let e = fail(&["check", s(&dir.join("export.json")), s(&bad)], 1);
     assert!(e.contains("utf8.jsonl"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-fn require_tools() -> bool {
-    std::env::var_os("FLIGHTRING_REQUIRE_TOOLS").is_some_and(|v| v == "1")
-}
-
-fn have(cmd: &str, arg: &str) -> bool {
-    let ok = Command::new(cmd)
-        .arg(arg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            !require_tools(),
-            "{cmd} is required (FLIGHTRING_REQUIRE_TOOLS=1)"
-        );
-        println!("SKIPPED: {cmd} is not installed (bash .ci/test installs it)");
-    }
-    ok
-}
-
-fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            !require_tools(),
-            "python3 module {module} is required (FLIGHTRING_REQUIRE_TOOLS=1)"
-        );
-        println!("SKIPPED: python3 module {module} is not installed (bash .ci/test installs it)");
-    }
-    ok
-}
-
-fn python(code: &str) -> String {
-    let o = Command::new("python3").args(["-c", code]).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8(o.stdout).unwrap()
 }
 
 fn sh(script: &str) -> String {

@@ -48,7 +48,8 @@ fn json_document_round_trips() {
     }
     assert_eq!(e["severity"], "WARNING");
     assert!(v["events"][2]["truncated"].as_bool().unwrap());
-    assert!(e.get("truncated").is_none(), "only present when true");
+    // Always present (pandas and DuckDB see one column of booleans).
+    assert_eq!(e["truncated"], false);
 
     let loaded = Snapshot::from_json(&json).unwrap();
     assert_eq!(loaded.events(), snap.events());
@@ -224,4 +225,57 @@ fn snapshot_into_reuses_buffers_and_matches_a_fresh_snapshot() {
     for w in events.windows(2) {
         assert!(w[0].timestamp <= w[1].timestamp, "recording order");
     }
+}
+
+#[test]
+fn csv_cells_that_begin_like_a_formula_are_neutralised() {
+    let rec = Recorder::builder().capacity(64).build().unwrap();
+    let evil = [
+        "=HYPERLINK(\"http://x\",\"y\")",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\tTAB",
+        "\rCR",
+    ];
+    for m in evil {
+        rec.record(
+            &Event::new("note", Severity::Info)
+                .peer("=cmd|' /C calc'!A0")
+                .message(m),
+        );
+    }
+    rec.record(&Event::new("note", Severity::Info).message("plain, text"));
+    let read = |opts: Option<flightring::CsvOptions>| -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let snap = rec.snapshot();
+        match opts {
+            Some(o) => snap.write_csv_with(&mut out, o).unwrap(),
+            None => snap.write_csv(&mut out).unwrap(),
+        }
+        csv::Reader::from_reader(&out[..])
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[4].to_owned(), r[5].to_owned())
+            })
+            .collect()
+    };
+    let guarded = read(None);
+    for ((peer, msg), want) in guarded.iter().zip(evil) {
+        assert_eq!(msg, &format!("'{want}"));
+        assert!(peer.starts_with("'="), "{peer}");
+    }
+    assert_eq!(guarded.last().unwrap().1, "plain, text");
+    // The opt-out writes the cells as recorded.
+    let raw = read(Some(flightring::CsvOptions::raw()));
+    for ((_, msg), want) in raw.iter().zip(evil) {
+        assert_eq!(msg, want);
+    }
+    // Recordings' CSV is guarded the same way.
+    let mut out = Vec::new();
+    flightring::recording::Recording::from_events("r", rec.snapshot().events())
+        .write_csv(&mut out)
+        .unwrap();
+    assert!(String::from_utf8(out).unwrap().contains("\"'+1+1\""));
 }

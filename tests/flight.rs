@@ -387,12 +387,13 @@ fn long_endpoint_names_keep_success_and_failure_apart() {
     let ok: Vec<_> = st
         .counters
         .iter()
-        .filter(|(k, _)| k.starts_with("rpc.https://") && k.ends_with(".success"))
+        // Named by the endpoint's host (never its scheme, credentials or path).
+        .filter(|(k, _)| k.starts_with("rpc.xxxx") && k.ends_with(".success"))
         .collect();
     let bad: Vec<_> = st
         .counters
         .iter()
-        .filter(|(k, _)| k.starts_with("rpc.https://") && k.ends_with(".failure"))
+        .filter(|(k, _)| k.starts_with("rpc.xxxx") && k.ends_with(".failure"))
         .collect();
     assert_eq!(ok.len(), 1, "{st:?}");
     assert_eq!(bad.len(), 1);
@@ -1158,4 +1159,58 @@ fn helpers_do_not_allocate_in_steady_state() {
     });
     assert_eq!(n, 0, "allocations on the typed-event record path");
     assert!(r.stats().total_recorded > 1000);
+}
+
+#[test]
+fn a_caller_field_named_like_a_helpers_is_written_once() {
+    let r = rec();
+    r.phase_start(
+        "route_build",
+        &[("block", FieldValue::U64(5)), ("pools", FieldValue::U64(3))],
+        Some(7),
+    );
+    let json = r.export_json().unwrap();
+    assert_eq!(json.matches("\"block\":").count(), 1, "{json}");
+    assert!(json.contains("\"block\":7"), "{json}");
+    let mut lines = Vec::new();
+    r.write_jsonl(&mut lines).unwrap();
+    let line = String::from_utf8(lines).unwrap();
+    assert_eq!(line.matches("\"block\":").count(), 1, "{line}");
+    let e = &r.snapshot().events()[0];
+    assert_eq!(e.metadata.0.iter().filter(|(k, _)| k == "block").count(), 1);
+    assert_eq!(e.metadata.get("block"), Some(&Value::U64(7)));
+    assert_eq!(e.metadata.get("pools"), Some(&Value::U64(3)));
+}
+
+#[test]
+fn the_report_counts_rpc_calls_only_and_errors_by_component() {
+    let r = rec();
+    for ok in [true, true, false] {
+        r.rpc_call(
+            "alchemy",
+            "eth_call",
+            Duration::from_millis(4),
+            ok,
+            None,
+            0,
+            0,
+            0,
+        );
+    }
+    // Plain timings under an `rpc.` name are no RPC calls.
+    for _ in 0..100 {
+        r.observe("rpc.eth_call", Duration::from_millis(1));
+        r.observe("rpc.getReserves", Duration::from_millis(1));
+    }
+    let err = std::io::Error::other("connection reset");
+    r.error("peer1", &err, "sync");
+    r.error("peer2", &err, "sync");
+    r.error_event("router", "timeout", "no route", "", None);
+    let rep = r.report(Duration::from_secs(60));
+    assert_eq!(rep.rpc.calls, 3);
+    let m = &rep.rpc.by_method;
+    assert_eq!(m.keys().collect::<Vec<_>>(), ["eth_call"], "{m:?}");
+    assert_eq!(m["eth_call"].calls, rep.rpc.calls);
+    assert_eq!(rep.errors.by_component.get("sync"), Some(&2));
+    assert_eq!(rep.errors.by_component.get("router"), Some(&1));
 }

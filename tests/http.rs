@@ -572,3 +572,21 @@ fn closing_the_recorder_ends_streams_of_a_mounted_router() {
     assert_eq!(last.unwrap().1, r#"{"reason":"closed"}"#);
     drop(handle); // the server thread runs until the process exits
 }
+
+#[test]
+fn events_text_search_and_ignore_case() {
+    let rec = recorder(1024);
+    rec.record(
+        &Event::new("dial", Severity::Warning).field("address", "/ip4/198.51.100.7/tcp/30333"),
+    );
+    rec.record(&Event::new("dial", Severity::Info).message("Connection TIMEOUT"));
+    let server = start(&rec, HttpOptions::default());
+    let addr = server.local_addr();
+    let count = |path: &str| get(addr, path).json()["count"].as_u64().unwrap();
+    assert_eq!(count("/events?text=198.51.100.7"), 1);
+    assert_eq!(count("/events?text=timeout"), 0);
+    assert_eq!(count("/events?text=timeout&ignore_case=true"), 1);
+    let bad = get(addr, "/events?ignore_case=maybe");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert_eq!(bad.json()["parameter"], "ignore_case");
+}

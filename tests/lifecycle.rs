@@ -300,3 +300,34 @@ fn names_refused_by_full_tables_are_counted_in_stats_and_exports() {
     assert_eq!(loaded.stats().histograms_refused, 3);
     assert_eq!(loaded.stats().counters_refused, 5);
 }
+
+#[test]
+fn health_counts_every_event_recorded_before_the_call() {
+    // A long health interval: the sampler will not run during the test, so a verdict
+    // that waited for it would still say Healthy with no events.
+    let r = Recorder::builder()
+        .capacity(4096)
+        .health_interval(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    for i in 0..2000u64 {
+        r.record(&Event::new("fault", Severity::Critical).field("i", i));
+    }
+    let h = r.health();
+    assert_eq!(h.status, HealthStatus::Unhealthy, "{h:?}");
+    assert_eq!(h.total_events, 2000, "{h:?}");
+    assert_eq!(h.figures.window_critical, 2000, "{h:?}");
+    assert_eq!(r.stats().total_recorded, 2000);
+}
+
+#[test]
+fn rates_just_after_start_are_not_inflated() {
+    let r = Recorder::builder().capacity(1024).build().unwrap();
+    for _ in 0..7 {
+        info(&r, "early");
+    }
+    let h = r.health();
+    // 7 events a few microseconds after start: over at least a second, not 35,000/s.
+    assert!(h.figures.events_per_sec <= 7.0, "{:?}", h.figures);
+    assert_eq!(h.figures.window_events, 7);
+}

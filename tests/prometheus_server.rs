@@ -156,3 +156,43 @@ fn prometheus_scrapes_what_was_recorded() {
     );
     assert_eq!(rec.stats().total_recorded, 13_000);
 }
+
+#[test]
+fn an_alert_on_the_first_critical_event_fires() {
+    let rec = Recorder::builder().capacity(4096).build().unwrap();
+    let token = "scrape-token";
+    let server = http::serve_with(
+        rec.clone(),
+        "127.0.0.1:0",
+        HttpOptions::default().bearer_token(token),
+    )
+    .unwrap();
+    let kind = rec.kind("fault");
+    rec.record(&Event::new("startup", Severity::Info));
+    let (_prometheus, prom) = start_prometheus(server.local_addr(), token);
+    // Both series exist at 0 before any critical event: a kind seen or given a handle,
+    // and the severity over all kinds.
+    wait_for(
+        prom,
+        r#"flightring_events_by_severity_total{severity="critical"}"#,
+        0.0,
+    );
+    wait_for(
+        prom,
+        r#"flightring_events_total{kind="fault",severity="critical"}"#,
+        0.0,
+    );
+    // The first critical event of a kind never seen before, and of the handled kind.
+    rec.record(&Event::new("brand_new", Severity::Critical));
+    rec.record(&Event::with_kind(&kind, Severity::Critical));
+    wait_for(
+        prom,
+        r#"increase(flightring_events_by_severity_total{severity="critical"}[1m]) > bool 0"#,
+        1.0,
+    );
+    wait_for(
+        prom,
+        r#"increase(flightring_events_total{kind="fault",severity="critical"}[1m]) > bool 0"#,
+        1.0,
+    );
+}

@@ -119,9 +119,11 @@ fn oversized_events_are_truncated_marked_and_counted() {
             .message(&long)
             .field("blob", long.as_str()),
     );
+    // Distinct keys: one object never holds a key twice (a repeated key is kept once).
+    let keys: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
     let mut many = Event::new("many", Severity::Info);
-    for _ in 0..10 {
-        many = many.field("f", 1u64);
+    for k in &keys {
+        many = many.field(k, 1u64);
     }
     r.record(&many);
     let evs = r.snapshot().events();
@@ -357,4 +359,35 @@ fn histogram_percentiles_and_handles() {
     small.observe("b", Duration::from_millis(1));
     assert!(small.histogram("c").is_none());
     assert_eq!(small.stats().histograms.len(), 1);
+}
+
+#[test]
+fn text_search_covers_message_peer_and_string_fields_with_ignore_case() {
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    rec.record(
+        &Event::new("dial", Severity::Warning)
+            .peer("12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA")
+            .field("address", "/ip4/198.51.100.7/tcp/30333"),
+    );
+    rec.record(&Event::new("dial", Severity::Info).message("Connection TIMEOUT after 3 s"));
+    rec.record(&Event::new("rpc", Severity::Info).field("password", "198.51.100.7"));
+    let n = |q: Query| rec.query(&q).len();
+    assert_eq!(
+        n(Query::new().text("198.51.100.7")),
+        1,
+        "the field, not the redacted password"
+    );
+    assert_eq!(n(Query::new().text("KooWD3")), 1);
+    assert_eq!(n(Query::new().text("timeout")), 0);
+    assert_eq!(n(Query::new().text("timeout").ignore_case(true)), 1);
+    assert_eq!(
+        n(Query::new()
+            .contains("connection timeout")
+            .ignore_case(true)),
+        1
+    );
+    // The same on decoded events (snapshots, loaded exports, the SSE stream).
+    let all = rec.snapshot().events();
+    let q = Query::new().text("koowd3").ignore_case(true);
+    assert_eq!(all.iter().filter(|e| q.matches(e)).count(), 1);
 }

@@ -76,7 +76,6 @@ fn every_default_key_in_every_spelling() {
         "DB_PASSWORD",
         "access_token",
         "refreshToken",
-        "token_in",
         "Signature",
         "X-Amz-Signature",
         "wallet_seed",
@@ -120,6 +119,11 @@ fn other_keys_are_kept() {
         "routes_generated",
         "pubkey",
         "é",
+        // A swap's tokens are addresses (DEFAULT_ALLOW_KEYS), not secrets.
+        "token_in",
+        "tokenIn",
+        "token_out",
+        "TOKEN0",
     ] {
         assert!(!r.redact_key(key), "{key}");
     }
@@ -503,5 +507,68 @@ fn needs_redaction_follows_the_rules_that_are_on() {
         // Long strings take the other scan paths.
         let long = format!("{}{pair}{}", "x".repeat(40), "y".repeat(40));
         assert_eq!(r.text_needs_redaction(&long), pair_hit, "{r:?} long");
+    }
+}
+
+#[test]
+fn header_json_and_url_path_forms() {
+    let r = redactor();
+    let cases = [
+        ("password: hunter2, next", "password: [REDACTED], next"),
+        ("PASSWORD:hunter2", "PASSWORD:[REDACTED]"),
+        (
+            r#"{"password":"x","user":"bob"}"#,
+            r#"{"password":"[REDACTED]","user":"bob"}"#,
+        ),
+        (r#"{"api_key": "abc"}"#, r#"{"api_key": "[REDACTED]"}"#),
+        (r#"{"secret":42}"#, r#"{"secret":[REDACTED]}"#),
+        (
+            "Authorization: Bearer eyJhbGci.x.y rest",
+            "Authorization: [REDACTED] rest",
+        ),
+        (
+            "authorization: Basic dXNlcjpwdw==",
+            "authorization: [REDACTED]",
+        ),
+        (
+            "Proxy-Authorization: Digest abc",
+            "Proxy-Authorization: [REDACTED]",
+        ),
+        ("GET /x?key=abc&n=1", "GET /x?key=[REDACTED]&n=1"),
+        ("privkey=0xdeadbeef", "privkey=[REDACTED]"),
+        (
+            "https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161",
+            "https://mainnet.infura.io/v3/[REDACTED]",
+        ),
+        (
+            "wss://eth-mainnet.g.alchemy.com/v2/AbCdEfGhIjKlMnOpQrSt1234?x=1",
+            "wss://eth-mainnet.g.alchemy.com/v2/[REDACTED]?x=1",
+        ),
+        (
+            "https://sly-wispy.quiknode.pro/4f1a2b3c4d5e6f708192a3b4c5d6e7f801234567/",
+            "https://sly-wispy.quiknode.pro/[REDACTED]/",
+        ),
+        (
+            "https://bob:pw@rpc.example/v3/9aa3d95b3bc440fa88ea12eaa4456161 and more",
+            "https://[REDACTED]@rpc.example/v3/[REDACTED] and more",
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(r.redact_str(input), want, "{input}");
+    }
+    // Left alone: times, ports, plain paths, hashes, short version paths, an allowed
+    // key, names that are not denied.
+    for kept in [
+        "at 12:30:00 slot=5",
+        "connect 10.0.0.7:30303 ok",
+        "http://127.0.0.1:8545/",
+        "https://etherscan.io/tx/0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060",
+        "https://api.example/v1/blocks/latest",
+        "https://x.com/@alice",
+        "token_in=0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
+        r#"{"tokenIn":"0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2"}"#,
+        "status: ok, peers: 12",
+    ] {
+        assert_eq!(r.redact_str(kept), kept);
     }
 }

@@ -23,6 +23,7 @@ use flightring::recording::{
     SummaryBuilder,
 };
 use flightring::replay::{Replayed, Replayer, Target};
+use flightring::CsvOptions;
 use flightring::{NetworkReport, Severity, Timestamp};
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -441,7 +442,9 @@ fn transcode(
                         kept += 1;
                         match format {
                             Format::Jsonl => recording::write_stream_line(&mut w, &entry)?,
-                            Format::Csv => recording::write_csv_row(&mut w, e)?,
+                            Format::Csv => {
+                                recording::write_csv_row(&mut w, e, CsvOptions::default())?
+                            }
                             _ => seed::write_seed_line(&mut w, e, off)?,
                         }
                     }

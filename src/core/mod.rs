@@ -145,8 +145,11 @@ pub(crate) struct Core {
     pub(crate) cal: &'static Calibration,
     /// Payload bytes per slot (`slot_bytes − 8`).
     payload_bytes: usize,
-    /// Applied to every event before it reaches the ring.
-    redactor: Redactor,
+    /// The redaction rules: applied by the read side to everything it decodes, and
+    /// here only when `redact_on_record` is set.
+    pub(crate) redactor: Arc<Redactor>,
+    /// [`crate::RedactionConfig::on_record`] (and an active redactor).
+    redact_on_record: bool,
 }
 
 /// The ids of the kinds the built-in recording methods use, interned up front.
@@ -212,7 +215,8 @@ impl Core {
             started: Instant::now(),
             cal,
             payload_bytes: config.slot_bytes - 8,
-            redactor: config.redaction.compile(),
+            redactor: Arc::new(config.redaction.compile()),
+            redact_on_record: config.redaction.on_record && config.redaction.enabled,
             config,
         }
     }
@@ -285,11 +289,12 @@ impl Core {
         }
     }
 
-    /// Writes `ev` after redaction (see [`crate::core::redact`]): a redacted copy is built on
-    /// the stack when a key or value calls for it; otherwise `ev` goes as it is.
+    /// Writes `ev` as given. Redaction is the read side's (its decode step, `read::decode`);
+    /// only with `redact_on_record` is a redacted copy built here, on the stack, when a
+    /// key or value calls for it.
     #[inline(always)]
     pub(crate) fn write(&self, ev: &Event<'_>, kind: u16) {
-        if self.redactor.needs_redaction(ev) {
+        if self.redact_on_record && self.redactor.needs_redaction(ev) {
             self.write_redacted(ev, kind);
         } else {
             self.write_plain(ev, kind);

@@ -1,21 +1,32 @@
-//! The stream file's lines — events and `Gap` markers — and reading them back.
+//! The stream file's lines — a header, events and gap markers, all in the event shape
+//! so that `pd.read_json(lines=True)` and DuckDB's `read_ndjson_auto` load a rotated
+//! set as one table — and reading them back.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::model::event::EventRecord;
-use crate::model::Timestamp;
+use crate::model::event::{EventRecord, Metadata, Value};
+use crate::model::{Severity, Timestamp};
 use crate::read::export::ImportError;
 
 use super::rotate::Naming;
 
+/// The `event_type` of a gap line.
+pub const GAP_KIND: &str = "flightring.gap";
+/// The `event_type` of the line that starts every stream file.
+pub const STREAM_KIND: &str = "flightring.stream";
+/// The stream format's version, in the header line's `metadata.schema_version`:
+/// 2 since gap lines have the event shape (1 wrote `{"type":"Gap",…}`, still read).
+pub const STREAM_SCHEMA_VERSION: u64 = 2;
+
 /// Events the stream is missing at this point: overwritten in the ring before the
 /// exporter read them, dropped when recorded, or dropped from the exporter's backlog
-/// while the file could not be written. Written as
-/// `{"type":"Gap","lost":N,"at":"<RFC 3339>"}`.
+/// while the file could not be written. Written in the event shape:
+/// `{"id":0,"timestamp":"<when noticed>","severity":"WARNING","event_type":"flightring.gap",
+/// "message":"N events missing","metadata":{"lost":N},"truncated":false}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gap {
     /// How many events are missing.
@@ -33,14 +44,6 @@ pub enum StreamLine {
     Gap(Gap),
 }
 
-#[derive(Serialize)]
-struct GapOut {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    lost: u64,
-    at: Timestamp,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GapIn {
@@ -55,25 +58,62 @@ enum GapTag {
     Gap,
 }
 
-/// Reads only the `type` member, to tell a gap from an event.
+/// Reads only the `type` member, to tell a version-1 gap from an event.
 #[derive(Deserialize)]
 struct Probe {
     #[serde(rename = "type", default)]
     ty: Option<String>,
 }
 
+/// A line in the event shape that is not an event.
+fn marker(
+    kind: &str,
+    at: Timestamp,
+    severity: Severity,
+    message: String,
+    meta: Vec<(String, Value)>,
+) -> EventRecord {
+    EventRecord {
+        id: 0,
+        timestamp: at,
+        severity,
+        kind: kind.to_owned(),
+        peer: None,
+        message,
+        metadata: Metadata(meta),
+        truncated: false,
+    }
+}
+
+/// A gap as the line the stream writes for it (the event shape, kind [`GAP_KIND`]).
+pub fn gap_record(g: &Gap) -> EventRecord {
+    marker(
+        GAP_KIND,
+        g.at,
+        Severity::Warning,
+        format!("{} events missing", g.lost),
+        vec![("lost".into(), Value::U64(g.lost))],
+    )
+}
+
 /// Appends `g` as one line.
 pub(crate) fn write_gap(buf: &mut Vec<u8>, g: &Gap) -> serde_json::Result<()> {
-    serde_json::to_writer(
-        &mut *buf,
-        &GapOut {
-            ty: "Gap",
-            lost: g.lost,
-            at: g.at,
-        },
-    )?;
-    buf.push(b'\n');
-    Ok(())
+    write_event(buf, &gap_record(g))
+}
+
+/// Appends the header line every stream file starts with.
+pub(crate) fn write_header(buf: &mut Vec<u8>) -> serde_json::Result<()> {
+    let line = marker(
+        STREAM_KIND,
+        Timestamp::now(),
+        Severity::Info,
+        "flightring JSON Lines stream".into(),
+        vec![
+            ("schema".into(), Value::Str(STREAM_KIND.into())),
+            ("schema_version".into(), Value::U64(STREAM_SCHEMA_VERSION)),
+        ],
+    );
+    write_event(buf, &line)
 }
 
 /// Appends `e` as one line.
@@ -112,16 +152,19 @@ fn parse_line<'de, T: Deserialize<'de>>(s: &'de str, line: usize) -> Result<T, I
 }
 
 /// Reads a stream file's lines (uncompressed; see [`read_stream_file`] for `.gz`).
-/// Blank lines are skipped; the first bad line stops the read with its 1-based number
+/// Blank lines and header lines are skipped; gap lines of either version are read; the
+/// first bad line stops the read with its 1-based number
 /// and what was wrong.
 ///
 /// ```
 /// use flightring::exporter::{read_stream, StreamLine};
 /// let text = "{\"id\":1,\"timestamp\":\"2026-01-01T00:00:00Z\",\"severity\":\"INFO\",\"event_type\":\"boot\",\"message\":\"hi\",\"metadata\":{}}\n\
-///             {\"type\":\"Gap\",\"lost\":3,\"at\":\"2026-01-01T00:00:01Z\"}\n";
+///             {\"id\":0,\"timestamp\":\"2026-01-01T00:00:01Z\",\"severity\":\"WARNING\",\"event_type\":\"flightring.gap\",\"message\":\"3 events missing\",\"metadata\":{\"lost\":3},\"truncated\":false}\n\
+///             {\"type\":\"Gap\",\"lost\":2,\"at\":\"2026-01-01T00:00:02Z\"}\n";
 /// let lines = read_stream(text.as_bytes()).unwrap();
 /// assert!(matches!(&lines[0], StreamLine::Event(e) if e.message == "hi"));
 /// assert!(matches!(&lines[1], StreamLine::Gap(g) if g.lost == 3));
+/// assert!(matches!(&lines[2], StreamLine::Gap(g) if g.lost == 2)); // version 1
 /// ```
 pub fn read_stream<R: BufRead>(r: R) -> Result<Vec<StreamLine>, ImportError> {
     let mut out = Vec::new();
@@ -131,22 +174,58 @@ pub fn read_stream<R: BufRead>(r: R) -> Result<Vec<StreamLine>, ImportError> {
         if text.is_empty() {
             continue;
         }
-        let is_gap = serde_json::from_str::<Probe>(text)
-            .ok()
-            .and_then(|p| p.ty)
-            .is_some();
-        if is_gap {
-            let g: GapIn = parse_line(text, i + 1)?;
-            let GapTag::Gap = g.ty;
-            out.push(StreamLine::Gap(Gap {
-                lost: g.lost,
-                at: g.at,
-            }));
-        } else {
-            out.push(StreamLine::Event(parse_line(text, i + 1)?));
+        if let Some(l) = parse_stream_line(text, i + 1)? {
+            out.push(l);
         }
     }
     Ok(out)
+}
+
+/// One line of a stream: an event, a gap (either version), or `None` for a header.
+fn parse_stream_line(text: &str, line: usize) -> Result<Option<StreamLine>, ImportError> {
+    let legacy_gap = serde_json::from_str::<Probe>(text)
+        .ok()
+        .and_then(|p| p.ty)
+        .is_some();
+    if legacy_gap {
+        let g: GapIn = parse_line(text, line)?;
+        let GapTag::Gap = g.ty;
+        return Ok(Some(StreamLine::Gap(Gap {
+            lost: g.lost,
+            at: g.at,
+        })));
+    }
+    let e: EventRecord = parse_line(text, line)?;
+    let bad = |path: &str, message: &str| ImportError::Invalid {
+        line,
+        column: 1,
+        path: path.into(),
+        message: message.into(),
+    };
+    match e.kind.as_str() {
+        GAP_KIND => {
+            let lost = e
+                .metadata
+                .get("lost")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad(".metadata.lost", "a gap line needs a count `lost`"))?;
+            Ok(Some(StreamLine::Gap(Gap {
+                lost,
+                at: e.timestamp,
+            })))
+        }
+        STREAM_KIND => {
+            let v = e.metadata.get("schema_version").and_then(Value::as_u64);
+            match v {
+                Some(v) if v <= STREAM_SCHEMA_VERSION => Ok(None),
+                _ => Err(bad(
+                    ".metadata.schema_version",
+                    "a stream of a newer format version than this build reads",
+                )),
+            }
+        }
+        _ => Ok(Some(StreamLine::Event(e))),
+    }
 }
 
 /// Reads one stream file, current or rotated: gzip-compressed files (recognised by

@@ -114,5 +114,8 @@ mod stream;
 
 pub use config::ExporterConfig;
 pub use error::ExporterError;
-pub use format::{read_stream, read_stream_file, stream_files, Gap, StreamLine};
+pub use format::{
+    gap_record, read_stream, read_stream_file, stream_files, Gap, StreamLine, GAP_KIND,
+    STREAM_KIND, STREAM_SCHEMA_VERSION,
+};
 pub use stream::{Exporter, ExporterStats, FAULT_COMPONENT, THREAD_NAME};

@@ -638,6 +638,12 @@ impl Worker {
                 u64::MAX
             };
             self.chunk.clear();
+            // A new file (or stream) starts with the header line naming the format's
+            // version; it is written with the first lines, and counted in the bytes.
+            if out.len == 0 {
+                let _ = format::write_header(&mut self.chunk);
+            }
+            let head = self.chunk.len();
             let (mut taken, mut events, mut gaps, mut unserialisable) = (0, 0, 0, 0);
             let mut full = false;
             for entry in &self.pending {
@@ -657,7 +663,10 @@ impl Worker {
                     }
                     continue;
                 }
-                if out.len + self.chunk.len() as u64 > limit && out.len + before as u64 > 0 {
+                // Over the limit, unless it is the file's first line (a line longer
+                // than the limit still goes somewhere).
+                if out.len + self.chunk.len() as u64 > limit && out.len + (before - head) as u64 > 0
+                {
                     self.chunk.truncate(before);
                     full = true;
                     break;

@@ -168,6 +168,20 @@ fn compose(prefix: &str, middle: &str, suffix: &str) -> NameBuf {
     b
 }
 
+/// The name an endpoint gives its counters: a URL's host (and port), never its
+/// credentials, path or query (`https://user:pw@rpc.example:8545/v3/KEY` →
+/// `rpc.example:8545`); anything else as it is, after its last `@`.
+fn endpoint_label(endpoint: &str) -> &str {
+    let rest = endpoint.split_once("://").map_or(endpoint, |(_, r)| r);
+    let authority = match endpoint.contains("://") {
+        true => rest.split(['/', '?', '#']).next().unwrap_or(rest),
+        false => rest,
+    };
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+}
+
 #[inline]
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
@@ -462,7 +476,10 @@ impl Recorder {
     /// Records an RPC call of `method` on `endpoint` that took `duration` (kind
     /// `rpc_call`, Debug, or Warning when it failed; `peer_id` = the endpoint, message
     /// = the method): the duration goes into the histogram `rpc.<method>`, the outcome
-    /// into the counter `rpc.<endpoint>.success` or `rpc.<endpoint>.failure`.
+    /// into the counter `rpc.<endpoint>.success` or `rpc.<endpoint>.failure` (and the
+    /// call into `rpc.<method>.calls`, so reports count RPC calls only), where a
+    /// URL endpoint is named by its host and port only (no credentials, no path: a key
+    /// in `https://mainnet.infura.io/v3/<key>` never becomes a metric name).
     /// `requested` and `returned` count items asked for and got (logs, blocks, …).
     ///
     /// ```
@@ -486,7 +503,11 @@ impl Recorder {
         returned: u64,
     ) {
         let suffix = if success { ".success" } else { ".failure" };
-        self.add(compose("rpc.", endpoint, suffix).as_str(), 1);
+        self.add(
+            compose("rpc.", endpoint_label(endpoint), suffix).as_str(),
+            1,
+        );
+        self.add(compose("rpc.", method, ".calls").as_str(), 1);
         self.observe(compose("rpc.", method, "").as_str(), duration);
         let sev = if success {
             Severity::Debug

@@ -66,7 +66,8 @@ pub struct EndpointReport {
     pub success_rate: Option<f64>,
 }
 
-/// One RPC method's latency (histogram `rpc.<method>`).
+/// One RPC method's calls (counter `rpc.<method>.calls`, from `rpc_call` only) and
+/// latency (histogram `rpc.<method>`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MethodReport {
     /// Calls timed.
@@ -103,8 +104,8 @@ pub struct ErrorReport {
     pub errors: u64,
     /// `errors / events`.
     pub error_rate: Option<f64>,
-    /// `error_event` calls by component (counters `errors.<component>`; kept even
-    /// when the events are filtered out).
+    /// Errors by component (counters `errors.<component>`: `error_event` counts its
+    /// component, `error` its context; kept even when the events are filtered out).
     pub by_component: BTreeMap<String, u64>,
 }
 
@@ -187,11 +188,14 @@ impl NetworkReport {
         };
 
         let mut rpc = RpcReport::default();
+        let mut method_calls = BTreeMap::new();
         for (name, &n) in &stats.counters {
             let Some(rest) = name.strip_prefix("rpc.") else {
                 continue;
             };
-            if let Some(ep) = rest.strip_suffix(".success") {
+            if let Some(m) = rest.strip_suffix(".calls") {
+                method_calls.insert(m, n);
+            } else if let Some(ep) = rest.strip_suffix(".success") {
                 rpc.by_endpoint.entry(ep.to_owned()).or_default().successes += n;
             } else if let Some(ep) = rest.strip_suffix(".failure") {
                 rpc.by_endpoint.entry(ep.to_owned()).or_default().failures += n;
@@ -204,18 +208,18 @@ impl NetworkReport {
         }
         rpc.calls = rpc.successes + rpc.failures;
         rpc.success_rate = rate(rpc.successes, rpc.calls);
-        for (name, h) in &stats.histograms {
-            if let Some(method) = name.strip_prefix("rpc.") {
-                let (calls, avg_ms, p99_ms) = latency(Some(h));
-                rpc.by_method.insert(
-                    method.to_owned(),
-                    MethodReport {
-                        calls,
-                        avg_ms,
-                        p99_ms,
-                    },
-                );
-            }
+        // Methods `rpc_call` saw (counter `rpc.<method>.calls`), not every histogram
+        // whose name starts with `rpc.`: a plain `observe("rpc.x")` is no RPC call.
+        for (method, calls) in method_calls {
+            let (_, avg_ms, p99_ms) = latency(stats.histograms.get(&format!("rpc.{method}")));
+            rpc.by_method.insert(
+                method.to_owned(),
+                MethodReport {
+                    calls,
+                    avg_ms,
+                    p99_ms,
+                },
+            );
         }
 
         let sev = |s: Severity| stats.by_severity.get(&s).copied().unwrap_or(0);

@@ -24,7 +24,7 @@
 //! | `/stats` | [`Stats`](crate::Stats) |
 //! | `/report?period=60s` | [`NetworkReport`](crate::NetworkReport) |
 //! | `/metrics` | Prometheus text, or OpenMetrics when the `Accept` header asks for it (see [`crate::integrations::prometheus`]) |
-//! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
+//! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=&text=&ignore_case=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
 //! | `/events/stream?…` | server-sent events of new events as they are recorded (same filters; `limit` ends the stream after that many) |
 //! | `/export?format=json\|jsonl\|csv` | the whole ring, streamed in chunks as it is serialised |
 //! | `/` | the dashboard (HTML; its script and style sheet at `/assets/…`), served without the token |

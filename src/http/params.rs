@@ -200,13 +200,15 @@ impl Params {
 
 /// The parameters `/events` and `/events/stream` take: the filters [`event_query`]
 /// reads, then `limit` (each endpoint bounds it its own way).
-pub(crate) const EVENT_PARAMS: [&str; 7] = [
+pub(crate) const EVENT_PARAMS: [&str; 9] = [
     "min_severity",
     "kind",
     "peer",
     "since",
     "until",
     "contains",
+    "text",
+    "ignore_case",
     "limit",
 ];
 
@@ -241,6 +243,21 @@ pub(crate) fn event_query(p: &Params, limit: Option<usize>) -> Result<Query, Api
     }
     if let Some(c) = p.text("contains")? {
         q = q.contains(c);
+    }
+    if let Some(t) = p.text("text")? {
+        q = q.text(t);
+    }
+    match p.get("ignore_case") {
+        None => {}
+        Some("true" | "1" | "yes") => q = q.ignore_case(true),
+        Some("false" | "0" | "no") => {}
+        Some(raw) => {
+            return Err(ApiError::bad_parameter(
+                "ignore_case",
+                raw,
+                "must be true or false",
+            ))
+        }
     }
     Ok(q)
 }

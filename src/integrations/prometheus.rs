@@ -25,7 +25,8 @@
 //!
 //! | metric | type | labels | what |
 //! | --- | --- | --- | --- |
-//! | `flightring_events_total` | counter | `kind`, `severity` | events written to the ring |
+//! | `flightring_events_total` | counter | `kind`, `severity` | events written to the ring; every known kind at every severity, 0 before its first event |
+//! | `flightring_events_by_severity_total` | counter | `severity` | the same over all kinds; all five severities from the start (alert on `increase(...{severity="critical"}[5m]) > 0`) |
 //! | `flightring_overwritten_events_total` | counter | | replaced by newer events |
 //! | `flightring_dropped_events_total` | counter | | lost: no slot could be claimed |
 //! | `flightring_truncated_events_total` | counter | | written with something cut |
@@ -326,7 +327,10 @@ impl Collector for FlightringCollector {
     fn encode(&self, mut e: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let inner: &Shared = &self.rec.inner;
         let t = inner.totals();
-        let by_kind = inner.kind_severity_counts();
+        // Every series from the moment it can exist, at 0 until its first event, so
+        // that `increase(...) > 0` sees the first one: every known kind (first seen or
+        // a handle made) at every severity, and each severity over all kinds.
+        let by_kind = inner.kind_severity_counts(true);
         {
             let mut m = e.encode_descriptor(
                 "flightring_events",
@@ -336,12 +340,23 @@ impl Collector for FlightringCollector {
             )?;
             for (kind, counts) in &by_kind {
                 for s in Severity::ALL {
-                    let n = counts[s as usize];
-                    if n > 0 {
-                        let labels = [("kind", kind.as_str()), ("severity", severity_label(s))];
-                        ConstCounter::new(n).encode(m.encode_family(&labels)?)?;
-                    }
+                    let labels = [("kind", kind.as_str()), ("severity", severity_label(s))];
+                    ConstCounter::new(counts[s as usize]).encode(m.encode_family(&labels)?)?;
                 }
+            }
+        }
+        {
+            let mut m = e.encode_descriptor(
+                "flightring_events_by_severity",
+                "Events written to the ring, by severity (every severity from the start: alert on this one).",
+                None,
+                MetricType::Counter,
+            )?;
+            for s in Severity::ALL {
+                // `by_kind` includes the overflow row, `(other)`, when it has events.
+                let n: u64 = by_kind.iter().map(|(_, c)| c[s as usize]).sum();
+                ConstCounter::new(n)
+                    .encode(m.encode_family(&[("severity", severity_label(s))])?)?;
             }
         }
         counter(

@@ -439,7 +439,7 @@ impl<'de> Deserialize<'de> for Metadata {
 ///
 /// Serialised with the field names of the export schema: `id`, `timestamp` (RFC 3339),
 /// `severity`, `event_type`, `peer_id` (absent when the event has no peer), `message`,
-/// `metadata`, and `truncated` (present, and `true`, only when something was cut).
+/// `metadata`, and `truncated` (always present: `true` when something was cut).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventRecord {
@@ -464,6 +464,6 @@ pub struct EventRecord {
     pub metadata: Metadata,
     /// Whether something did not fit the slot and was cut (or fields over
     /// [`MAX_FIELDS`] were dropped).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub truncated: bool,
 }

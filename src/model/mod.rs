@@ -18,7 +18,7 @@ pub use duration::{format_duration, parse_duration, ParseDurationError};
 pub(crate) use event::KindRef;
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};
 pub use kind::Kind;
-pub use redaction::{RedactionConfig, DEFAULT_DENY_KEYS, REDACTED};
+pub use redaction::{RedactionConfig, DEFAULT_ALLOW_KEYS, DEFAULT_DENY_KEYS, REDACTED};
 pub use severity::{ParseSeverityError, Severity};
 pub use thresholds::HealthThresholds;
 pub use timestamp::{ParseTimestampError, Timestamp};

@@ -8,13 +8,14 @@
 //! and serialised straight into a buffered writer, so exporting a million events never
 //! holds a million owned records.
 
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufWriter, Write};
 
 use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::model::config::Config;
-use crate::model::event::{EventRecord, FieldValue};
+use crate::model::event::EventRecord;
 use crate::model::Timestamp;
 use crate::read::decode::RecordRef;
 use crate::read::health::Health;
@@ -110,13 +111,13 @@ impl ImportError {
     }
 }
 
-struct FieldsSer<'a>(&'a [(&'a str, FieldValue<'a>)]);
+struct FieldsSer<'a>(&'a RecordRef<'a>);
 
 impl Serialize for FieldsSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            m.serialize_entry(k, v)?;
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.0.fields() {
+            m.serialize_entry(k, &v.as_field())?;
         }
         m.end()
     }
@@ -127,20 +128,18 @@ impl Serialize for RecordRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let d = &self.decoded;
         let truncated = d.header.truncated();
-        let n = 6 + usize::from(d.peer.is_some()) + usize::from(truncated);
+        let n = 7 + usize::from(d.peer.is_some());
         let mut st = s.serialize_struct("EventRecord", n)?;
         st.serialize_field("id", &self.id)?;
         st.serialize_field("timestamp", &self.timestamp)?;
         st.serialize_field("severity", &d.severity)?;
         st.serialize_field("event_type", self.kind)?;
-        if let Some(p) = d.peer {
-            st.serialize_field("peer_id", p)?;
+        if let Some(p) = self.peer() {
+            st.serialize_field("peer_id", &*p)?;
         }
-        st.serialize_field("message", d.message)?;
-        st.serialize_field("metadata", &FieldsSer(d.fields()))?;
-        if truncated {
-            st.serialize_field("truncated", &true)?;
-        }
+        st.serialize_field("message", &*self.message())?;
+        st.serialize_field("metadata", &FieldsSer(self))?;
+        st.serialize_field("truncated", &truncated)?;
         st.end()
     }
 }
@@ -208,7 +207,11 @@ pub(crate) fn write_jsonl<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportE
 pub const CSV_HEADER: &str = "id,timestamp,severity,event_type,peer_id,message,metadata,truncated";
 
 /// Writes `snap`'s events as CSV (see [`CSV_HEADER`]).
-pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportError> {
+pub(crate) fn write_csv<W: Write>(
+    snap: &Snapshot,
+    w: W,
+    opts: CsvOptions,
+) -> Result<(), ExportError> {
     let mut bw = BufWriter::with_capacity(1 << 16, w);
     bw.write_all(CSV_HEADER.as_bytes())?;
     bw.write_all(b"\r\n")?;
@@ -218,32 +221,40 @@ pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportErr
         let (id, ts, severity, kind, peer, message, truncated) = match item {
             Item::Ref(r) => {
                 let d = &r.decoded;
-                serde_json::to_writer(&mut meta, &FieldsSer(d.fields()))?;
+                serde_json::to_writer(&mut meta, &FieldsSer(r))?;
                 let t = d.header.truncated();
-                (r.id, r.timestamp, d.severity, r.kind, d.peer, d.message, t)
+                (
+                    r.id,
+                    r.timestamp,
+                    d.severity,
+                    r.kind,
+                    r.peer(),
+                    r.message(),
+                    t,
+                )
             }
             Item::Owned(e) => {
                 serde_json::to_writer(&mut meta, &e.metadata)?;
-                let (kind, peer) = (e.kind.as_str(), e.peer.as_deref());
+                let (kind, peer) = (e.kind.as_str(), e.peer.as_deref().map(Cow::Borrowed));
                 (
                     e.id,
                     e.timestamp,
                     e.severity,
                     kind,
                     peer,
-                    e.message.as_str(),
+                    Cow::Borrowed(e.message.as_str()),
                     e.truncated,
                 )
             }
         };
         write!(bw, "{id},{ts},{},", severity.as_str())?;
-        csv_field(&mut bw, kind.as_bytes())?;
+        write_csv_cell(&mut bw, kind.as_bytes(), opts)?;
         bw.write_all(b",")?;
-        csv_field(&mut bw, peer.unwrap_or("").as_bytes())?;
+        write_csv_cell(&mut bw, peer.as_deref().unwrap_or("").as_bytes(), opts)?;
         bw.write_all(b",")?;
-        csv_field(&mut bw, message.as_bytes())?;
+        write_csv_cell(&mut bw, message.as_bytes(), opts)?;
         bw.write_all(b",")?;
-        csv_field(&mut bw, &meta)?;
+        write_csv_cell(&mut bw, &meta, opts)?;
         bw.write_all(if truncated {
             b",true\r\n"
         } else {
@@ -255,12 +266,47 @@ pub(crate) fn write_csv<W: Write>(snap: &Snapshot, w: W) -> Result<(), ExportErr
     Ok(())
 }
 
-/// Writes one CSV field, quoted when it must be.
-fn csv_field<W: Write>(w: &mut W, s: &[u8]) -> io::Result<()> {
-    if !s.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+/// How CSV is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CsvOptions {
+    /// Neutralise cells a spreadsheet would run as a formula: a text cell that begins
+    /// with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'` (OWASP's
+    /// CSV injection advice). Default true; turn off for tools that want the bytes
+    /// as recorded.
+    pub formula_guard: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            formula_guard: true,
+        }
+    }
+}
+
+impl CsvOptions {
+    /// The cells exactly as recorded: no formula guard.
+    pub fn raw() -> Self {
+        CsvOptions {
+            formula_guard: false,
+        }
+    }
+}
+
+/// Writes one CSV text cell: quoted when it must be (RFC 4180: it holds a comma, a
+/// quote or a line break; quotes doubled), with a leading `'` when `opts` guard
+/// against formulas and the cell begins like one.
+pub fn write_csv_cell<W: Write + ?Sized>(w: &mut W, s: &[u8], opts: CsvOptions) -> io::Result<()> {
+    let guard =
+        opts.formula_guard && matches!(s.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'));
+    if !guard && !s.iter().any(|&b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         return w.write_all(s);
     }
     w.write_all(b"\"")?;
+    if guard {
+        w.write_all(b"'")?;
+    }
     for part in s.split_inclusive(|&b| b == b'"') {
         w.write_all(part)?;
         if part.last() == Some(&b'"') {
@@ -395,9 +441,15 @@ impl Snapshot {
         write_jsonl(self, w)
     }
 
-    /// Writes the events as CSV to `w`, oldest first (columns: [`crate::CSV_HEADER`]).
+    /// Writes the events as CSV to `w`, oldest first (columns: [`crate::CSV_HEADER`]),
+    /// with cells that begin like a formula neutralised ([`CsvOptions::default`]).
     pub fn write_csv<W: io::Write>(&self, w: W) -> Result<(), ExportError> {
-        write_csv(self, w)
+        write_csv(self, w, CsvOptions::default())
+    }
+
+    /// [`Snapshot::write_csv`] with `opts` (e.g. [`CsvOptions::raw`]).
+    pub fn write_csv_with<W: io::Write>(&self, w: W, opts: CsvOptions) -> Result<(), ExportError> {
+        write_csv(self, w, opts)
     }
 
     /// Loads an export document (from [`crate::Recorder::export_json`]).

@@ -8,7 +8,6 @@
 //! the same whatever the capacity, and copies no event.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -89,6 +88,9 @@ pub struct Health {
 
 /// Draws the verdict from the totals `now`, the totals `then` (the window's start,
 /// `window_secs` earlier) and the thresholds.
+/// The shortest span window rates are computed over, in seconds.
+pub(crate) const MIN_RATE_WINDOW_SECS: f64 = 1.0;
+
 pub(crate) fn evaluate(
     now: &Totals,
     then: &Totals,
@@ -98,7 +100,9 @@ pub(crate) fn evaluate(
     closed: bool,
     as_of: Timestamp,
 ) -> Health {
-    let w = WindowStats::between(now, then, window_secs);
+    // Rates over less than a second are noise (7 events just after start are not
+    // 35,000 events/s): they are taken over at least a second. Counts are exact.
+    let w = WindowStats::between(now, then, window_secs.max(MIN_RATE_WINDOW_SECS));
     let (events, errors, critical, overwritten, dropped) =
         (w.events, w.errors, w.critical, w.overwritten, w.dropped);
     let figures = HealthFigures {
@@ -226,22 +230,18 @@ pub(crate) fn mark_stalled(
 
 /// Sampling the totals into the window and drawing the verdict.
 impl Shared {
-    /// Samples the totals into the window and publishes a fresh verdict.
+    /// Samples the totals into the window (the start [`Shared::health`] measures from).
     pub(crate) fn sample(&self) {
         let now = Instant::now();
         let totals = self.totals();
-        let (then, secs) = {
+        {
             let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
             w.push_back(Sample { at: now, totals });
             let horizon = now.checked_sub(self.core.config.health.window);
             while w.len() > 1 && horizon.is_some_and(|h| w[1].at <= h) {
                 w.pop_front();
             }
-            let first = w[0];
-            (first.totals, now.duration_since(first.at).as_secs_f64())
-        };
-        let h = self.evaluate_against(&totals, &then, secs);
-        self.published.store(Arc::new(h));
+        }
         self.last_sample.store(
             now.duration_since(self.core.started).as_nanos() as u64,
             Ordering::Relaxed,

@@ -21,8 +21,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
-
 use crate::core::Core;
 use health::Health;
 use stats::Totals;
@@ -44,7 +42,6 @@ pub(crate) struct Shared {
     /// The largest `overwritten` figure reported so far (see `totals`).
     pub(crate) overwritten_seen: AtomicU64,
     /// The verdict the sampler published last.
-    pub(crate) published: ArcSwap<Health>,
     /// When the sampler last ran, as nanoseconds since `core.started`.
     pub(crate) last_sample: AtomicU64,
     /// When the sweeper last expired events, as nanoseconds since `core.started`.
@@ -62,7 +59,6 @@ impl Shared {
             core,
             faults: Mutex::new(BTreeMap::new()),
             overwritten_seen: AtomicU64::new(0),
-            published: ArcSwap::from_pointee(Health::default()),
             last_sample: AtomicU64::new(0),
             last_sweep: AtomicU64::new(0),
             window: Mutex::new(VecDeque::new()),
@@ -84,24 +80,23 @@ impl Shared {
         n
     }
 
-    /// The health verdict: the sampler's last one (marked stalled when it is late), or a
-    /// fresh one once closed; with the components' faults added.
+    /// The health verdict as of this call: the live totals (every event recorded
+    /// before the call) against the window start the sampler stored — O(shards), no
+    /// event copied — marked stalled when the sampler is late, with the components'
+    /// faults added.
     pub(crate) fn health(&self) -> Health {
         let core = &self.core;
-        if core.closed.load(Ordering::Acquire) {
-            let mut h = self.evaluate_now();
-            self.add_faults(&mut h);
-            return h;
+        let mut h = self.evaluate_now();
+        if !core.closed.load(Ordering::Acquire) {
+            let last = Duration::from_nanos(self.last_sample.load(Ordering::Relaxed));
+            let age = core.started.elapsed().saturating_sub(last);
+            health::mark_stalled(
+                &mut h,
+                age,
+                core.config.health_interval,
+                &core.config.health,
+            );
         }
-        let mut h = Health::clone(&self.published.load());
-        let last = Duration::from_nanos(self.last_sample.load(Ordering::Relaxed));
-        let age = core.started.elapsed().saturating_sub(last);
-        health::mark_stalled(
-            &mut h,
-            age,
-            core.config.health_interval,
-            &core.config.health,
-        );
         self.add_faults(&mut h);
         h
     }

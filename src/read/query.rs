@@ -3,14 +3,15 @@
 //! A query scans the ring in place: each shard is walked from its newest position
 //! back, every slot is validated like a snapshot validates it, the filters are checked
 //! on the raw payload (severity, time and kind from the fixed header, peer by comparing
-//! bytes, message text only when `contains` is set), and only matching events are
+//! bytes, text only when `contains` or `text` is set, as redacted), and only matching events are
 //! decoded. With a `limit`, each shard stops after `limit` matches, so "the last 50"
 //! costs about 50 × shards slot reads, not a pass over the ring.
 
 use crate::core::codec::{self, Header};
 use crate::core::interner::NO_ID;
+use crate::core::redact::Redactor;
 use crate::core::Core;
-use crate::model::event::EventRecord;
+use crate::model::event::{EventRecord, FieldValue};
 use crate::model::severity::Severity;
 use crate::model::Timestamp;
 use crate::read::decode::decode_record;
@@ -37,6 +38,8 @@ pub struct Query {
     pub(crate) since: Option<Timestamp>,
     pub(crate) until: Option<Timestamp>,
     pub(crate) contains: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) ignore_case: bool,
 }
 
 impl Query {
@@ -81,9 +84,35 @@ impl Query {
         self
     }
 
-    /// Only events whose message contains `text` (case-sensitive).
+    /// Only events whose message contains `text` (case-sensitive unless
+    /// [`Query::ignore_case`]).
     pub fn contains(mut self, text: impl Into<String>) -> Self {
         self.contains = Some(text.into());
+        self
+    }
+
+    /// Only events whose message, peer or a string field value contains `text`
+    /// (case-sensitive unless [`Query::ignore_case`]). Text is matched as it leaves the
+    /// process: redacted.
+    ///
+    /// ```
+    /// use flightring::{Event, Query, Recorder, Severity};
+    /// let rec = Recorder::builder().capacity(1024).build().unwrap();
+    /// rec.record(&Event::new("dial", Severity::Warning).field("address", "/ip4/198.51.100.7/tcp/30333"));
+    /// rec.record(&Event::new("dial", Severity::Info).message("TIMEOUT after 3 s"));
+    /// assert_eq!(rec.query(&Query::new().text("198.51.100.7")).len(), 1);
+    /// assert_eq!(rec.query(&Query::new().text("timeout").ignore_case(true)).len(), 1);
+    /// assert_eq!(rec.query(&Query::new().text("timeout")).len(), 0);
+    /// ```
+    pub fn text(mut self, text: impl Into<String>) -> Self {
+        self.text = Some(text.into());
+        self
+    }
+
+    /// Whether [`Query::contains`] and [`Query::text`] ignore case (Unicode simple
+    /// case folding by lower-casing; ASCII without allocating). Default false.
+    pub fn ignore_case(mut self, on: bool) -> Self {
+        self.ignore_case = on;
         self
     }
 
@@ -101,7 +130,16 @@ impl Query {
             && self
                 .contains
                 .as_deref()
-                .is_none_or(|c| e.message.contains(c))
+                .is_none_or(|c| has(&e.message, c, self.ignore_case))
+            && self.text.as_deref().is_none_or(|t| {
+                let ci = self.ignore_case;
+                has(&e.message, t, ci)
+                    || e.peer.as_deref().is_some_and(|p| has(p, t, ci))
+                    || e.metadata
+                        .0
+                        .iter()
+                        .any(|(_, v)| v.as_str().is_some_and(|s| has(s, t, ci)))
+            })
     }
 
     /// Applies the query to decoded events (any order): the matches, newest first, cut
@@ -179,7 +217,7 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
             let keep = match shard.read(p as usize, &mut arena[at..]) {
                 Some(pos) => {
                     codec::words_to_bytes(&arena[at..], &mut b);
-                    full_match(q, &b, min_sev, lo, hi, &kind).then_some(pos)
+                    full_match(q, &b, min_sev, lo, hi, &kind, &inner.redactor).then_some(pos)
                 }
                 None => None,
             };
@@ -204,8 +242,18 @@ pub(crate) fn run(inner: &Core, q: &Query) -> Vec<EventRecord> {
         .collect()
 }
 
-/// Every filter, on a whole copied payload.
-fn full_match(q: &Query, b: &[u8], min_sev: u8, lo: u64, hi: u64, kind: &KindFilter<'_>) -> bool {
+/// Every filter, on a whole copied payload. Text is matched as it will be shown:
+/// redacted (so a query cannot probe for a secret), and a peer also as recorded.
+#[allow(clippy::too_many_arguments)]
+fn full_match(
+    q: &Query,
+    b: &[u8],
+    min_sev: u8,
+    lo: u64,
+    hi: u64,
+    kind: &KindFilter<'_>,
+    redactor: &Redactor,
+) -> bool {
     let Some(h) = Header::read(b) else {
         return false;
     };
@@ -213,14 +261,50 @@ fn full_match(q: &Query, b: &[u8], min_sev: u8, lo: u64, hi: u64, kind: &KindFil
         return false;
     }
     if let Some(peer) = q.peer.as_deref() {
-        if codec::peer_bytes(b, &h) != Some(peer.as_bytes()) {
+        if codec::peer_bytes(b, &h) != Some(peer.as_bytes())
+            && !codec::decode(b)
+                .is_ok_and(|d| d.peer.is_some_and(|p| redactor.redact_str(p) == peer))
+        {
             return false;
         }
     }
-    match q.contains.as_deref() {
-        Some(c) => codec::decode(b).is_ok_and(|d| d.message.contains(c)),
-        None => true,
+    if q.contains.is_none() && q.text.is_none() {
+        return true;
     }
+    let Ok(d) = codec::decode(b) else {
+        return false;
+    };
+    let ci = q.ignore_case;
+    let message = redactor.redact_str(d.message);
+    if q.contains.as_deref().is_some_and(|c| !has(&message, c, ci)) {
+        return false;
+    }
+    q.text.as_deref().is_none_or(|t| {
+        has(&message, t, ci)
+            || d.peer.is_some_and(|p| has(&redactor.redact_str(p), t, ci))
+            || d.fields().iter().any(|&(k, v)| match v {
+                FieldValue::Str(s) if !redactor.redact_key(k) => {
+                    has(&redactor.redact_str(s), t, ci)
+                }
+                _ => false,
+            })
+    })
+}
+
+/// Whether `hay` contains `needle`, ignoring case when `ci`.
+fn has(hay: &str, needle: &str, ci: bool) -> bool {
+    if !ci {
+        return hay.contains(needle);
+    }
+    if needle.is_ascii() {
+        let n = needle.as_bytes();
+        return n.is_empty()
+            || hay
+                .as_bytes()
+                .windows(n.len())
+                .any(|w| w.eq_ignore_ascii_case(n));
+    }
+    hay.to_lowercase().contains(&needle.to_lowercase())
 }
 
 #[inline]

@@ -24,6 +24,7 @@ use std::sync::Arc;
 
 use crate::core::clock::Calibration;
 use crate::core::codec::{self, Decoded};
+use crate::core::redact::Redactor;
 use crate::model::config::Config;
 use crate::model::event::EventRecord;
 use crate::model::Timestamp;
@@ -69,6 +70,8 @@ pub(crate) struct Raw {
     /// Kind names by id, as of the snapshot.
     kinds: Vec<Arc<str>>,
     cal: &'static Calibration,
+    /// The recorder's redaction rules, applied as events are decoded.
+    redactor: Arc<Redactor>,
 }
 
 /// One event as exports see it: decoded in place from a copied slot, or owned.
@@ -92,6 +95,7 @@ pub(crate) fn take(shared: &Shared) -> Snapshot {
         scratch: Vec::new(),
         kinds: Vec::new(),
         cal: inner.core.cal,
+        redactor: inner.core.redactor.clone(),
     };
     let (stats, health, taken_at) = fill(shared, &mut raw);
     // A one-off snapshot keeps no merge buffer (`snapshot_into` keeps it for reuse).
@@ -302,6 +306,7 @@ impl Raw {
             timestamp: self.cal.to_timestamp(ts),
             decoded: d,
             kind,
+            redactor: &self.redactor,
         }))
     }
 }

@@ -239,7 +239,10 @@ impl Shared {
 
     /// Events written by kind and severity (indexed by `Severity as usize`), kinds with
     /// none left out; `"(other)"` is the row for kinds beyond the kind table.
-    pub(crate) fn kind_severity_counts(&self) -> Vec<(String, [u64; 5])> {
+    /// Events by kind and severity; with `every_kind`, each kind known so far (first
+    /// seen, or a handle made) even with no event yet, so a metric series exists at 0
+    /// before its first increment.
+    pub(crate) fn kind_severity_counts(&self, every_kind: bool) -> Vec<(String, [u64; 5])> {
         let rows = self.core.kinds.len();
         let overflow = self.core.config.max_kinds;
         let mut out = Vec::new();
@@ -250,7 +253,7 @@ impl Shared {
                     *n += c.counts[row * 5 + sev].load(Ordering::Relaxed);
                 }
             }
-            if counts.iter().any(|&n| n > 0) {
+            if counts.iter().any(|&n| n > 0) || (every_kind && row != overflow) {
                 let name = if row == overflow {
                     "(other)".to_owned()
                 } else {
@@ -269,7 +272,7 @@ impl Shared {
         let t = self.totals();
         let (then, secs) = self.window_start();
         let by_kind = self
-            .kind_severity_counts()
+            .kind_severity_counts(false)
             .into_iter()
             .map(|(kind, counts)| (kind, counts.iter().sum()))
             .collect();

@@ -174,9 +174,20 @@ impl Recorder {
     /// Records an error concerning `peer` (kind `error`, Error): the message is the
     /// error's text followed by its sources (`outer: inner: root`), formatted into a
     /// stack buffer (no allocation; cut at 512 bytes); `context` goes into the
-    /// `context` field.
+    /// `context` field and names the counter `errors.<context>` (`errors.error` when
+    /// empty) the network report's errors by component come from.
     pub fn error(&self, peer: &str, err: &dyn std::error::Error, context: &str) {
         let inner = &self.inner.core;
+        // Counted per component like `error_event`: the context names it.
+        let mut name = StackText::<128>::new();
+        let _ = fmt::Write::write_fmt(
+            &mut name,
+            format_args!(
+                "errors.{}",
+                if context.is_empty() { "error" } else { context }
+            ),
+        );
+        self.add(name.as_str(), 1);
         if Severity::Error as u8 >= inner.gate() {
             // An error and its sources, formatted without allocating (cut at 512 bytes).
             let mut buf = StackText::<512>::new();

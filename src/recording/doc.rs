@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{EventRecord, PanicRecord, Stats, Timestamp};
+use crate::{write_csv_cell, CsvOptions, EventRecord, PanicRecord, Stats, Timestamp};
 
 use super::model::entries_of;
 use super::{Entry, GapMark, Losses, Recording, RecordingError, Source};
@@ -118,24 +118,23 @@ fn to_io(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
-/// Writes one CSV field, quoted when it must be (RFC 4180).
-fn csv_field<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
-    if !s.contains([',', '"', '\n', '\r']) {
-        return w.write_all(s.as_bytes());
-    }
-    write!(w, "\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Writes one event as a CSV row (columns: [`crate::CSV_HEADER`]).
-pub fn write_csv_row<W: Write>(w: &mut W, e: &EventRecord) -> io::Result<()> {
+/// Writes one event as a CSV row (columns: [`crate::CSV_HEADER`]), cells written by
+/// [`write_csv_cell`] with `opts`.
+pub fn write_csv_row<W: Write>(w: &mut W, e: &EventRecord, opts: CsvOptions) -> io::Result<()> {
     write!(w, "{},{},{},", e.id, e.timestamp, e.severity.as_str())?;
-    csv_field(w, &e.kind)?;
+    write_csv_cell(w, e.kind.as_bytes(), opts)?;
     w.write_all(b",")?;
-    csv_field(w, e.peer.as_deref().unwrap_or(""))?;
+    write_csv_cell(w, e.peer.as_deref().unwrap_or("").as_bytes(), opts)?;
     w.write_all(b",")?;
-    csv_field(w, &e.message)?;
+    write_csv_cell(w, e.message.as_bytes(), opts)?;
     w.write_all(b",")?;
-    csv_field(w, &serde_json::to_string(&e.metadata).map_err(to_io)?)?;
+    write_csv_cell(
+        w,
+        serde_json::to_string(&e.metadata)
+            .map_err(to_io)?
+            .as_bytes(),
+        opts,
+    )?;
     w.write_all(if e.truncated {
         b",true\r\n"
     } else {
@@ -147,11 +146,9 @@ pub fn write_csv_row<W: Write>(w: &mut W, e: &EventRecord) -> io::Result<()> {
 pub fn write_stream_line<W: Write>(w: &mut W, entry: &Entry) -> io::Result<()> {
     match entry {
         Entry::Event(e) => serde_json::to_writer(&mut *w, e).map_err(to_io)?,
-        Entry::Gap(g) => write!(
-            w,
-            "{{\"type\":\"Gap\",\"lost\":{},\"at\":\"{}\"}}",
-            g.lost, g.at
-        )?,
+        Entry::Gap(g) => {
+            serde_json::to_writer(&mut *w, &crate::exporter::gap_record(g)).map_err(to_io)?
+        }
     }
     w.write_all(b"\n")
 }
@@ -197,13 +194,18 @@ impl Recording {
     }
 
     /// Writes the events as CSV with [`crate::CSV_HEADER`] (gaps are not rows; see
-    /// [`Recording::losses`]).
+    /// [`Recording::losses`]), cells that begin like a formula neutralised.
     pub fn write_csv<W: Write>(&self, w: W) -> io::Result<()> {
+        self.write_csv_with(w, CsvOptions::default())
+    }
+
+    /// [`Recording::write_csv`] with `opts` (e.g. [`CsvOptions::raw`]).
+    pub fn write_csv_with<W: Write>(&self, w: W, opts: CsvOptions) -> io::Result<()> {
         let mut w = BufWriter::with_capacity(1 << 16, w);
         w.write_all(crate::CSV_HEADER.as_bytes())?;
         w.write_all(b"\r\n")?;
         for e in &self.events {
-            write_csv_row(&mut w, e)?;
+            write_csv_row(&mut w, e, opts)?;
         }
         w.flush()
     }

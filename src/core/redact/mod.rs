@@ -1,5 +1,8 @@
-//! Redaction: keeps secrets out of the ring. The rules are documented on
-//! [`RedactionConfig`], the cost on [`Redactor`].
+//! Redaction: keeps secrets out of everything that leaves the process. The rules are
+//! documented on [`RedactionConfig`], the cost on [`Redactor`]. The read side applies
+//! it as it decodes (`read::decode`); the record path only with
+//! [`RedactionConfig::on_record`]. It lives here, below both, because that opt-in mode
+//! runs it on the record path: allocation-free and lock-free.
 
 use std::fmt;
 
@@ -48,10 +51,11 @@ impl RedactionConfig {
             .collect::<Vec<_>>();
         let key_value_pairs = self.key_value_pairs && !deny.is_empty();
         let url_credentials = self.enabled && self.url_credentials;
+        // Every form starts at a `:` (a URL's `://`, `name: value`, `"name":"value"`) or
+        // an `=` (`name=value`).
         let needles = match (url_credentials, key_value_pairs) {
-            (true, true) => Some(Needles::new(b'@', b'=')),
-            (true, false) => Some(Needles::new(b'@', b'@')),
-            (false, true) => Some(Needles::new(b'=', b'=')),
+            (_, true) => Some(Needles::new(b':', b'=')),
+            (true, false) => Some(Needles::new(b':', b':')),
             (false, false) => None,
         };
         Redactor {
@@ -90,10 +94,11 @@ fn compact(key: &str) -> Box<[u8]> {
 /// the others are rewritten into a 4 KiB stack buffer in a `#[cold]` function
 /// ([`Redactor::with_redacted`]).
 ///
-/// Measured on the record path (`examples/instr_count`, a typical event: a 40-byte
-/// message, an 18-byte string value and a number, nothing to redact; 2-core EPYC): the
-/// default rules add about 225 instructions, 10–11 ns (`record` against
-/// `record_plain`). An event with something to rewrite costs about 350 ns more.
+/// On the way out, [`Redactor::redact_str`] rewrites into a new string only when
+/// something is found. On the record path (with [`RedactionConfig::on_record`]), an
+/// event with something to rewrite costs a few hundred nanoseconds more; the export
+/// cost with and without rules is printed by `cargo run --release --example bench --
+/// export`.
 ///
 /// ```
 /// use flightring::{Event, FieldValue, RedactionConfig, Severity};
@@ -457,19 +462,77 @@ impl Redactor {
     /// boundaries (every span edge is an ASCII byte or an end of `text`), and a copy cut
     /// for room is cut on one, so `out[..len]` is UTF-8.
     fn rewrite(&self, text: &str, first: Span, out: &mut [u8]) -> (usize, bool) {
-        let b = text.as_bytes();
         let mut w = 0;
+        let whole = self.pieces(text, first, |piece| push(out, &mut w, piece));
+        (w, !whole)
+    }
+
+    /// Passes `text` with every span replaced, piece by piece, to `emit`, starting from
+    /// the span `first`, until `emit` returns false; returns whether every piece went.
+    fn pieces(&self, text: &str, first: Span, mut emit: impl FnMut(&str) -> bool) -> bool {
+        let b = text.as_bytes();
         let mut last = 0;
         let mut span = Some(first);
         while let Some(sp) = span {
-            if !push(out, &mut w, &text[last..sp.start]) || !push(out, &mut w, REDACTED) {
-                return (w, true);
+            if !emit(&text[last..sp.start]) || !emit(REDACTED) {
+                return false;
             }
             last = sp.end;
             span = self.next_span(b, sp.resume, last);
         }
-        let whole = push(out, &mut w, &text[last..]);
-        (w, !whole)
+        emit(&text[last..])
+    }
+
+    /// `text` with every secret replaced (the rules of [`Redactor::redact_text`]), into
+    /// a new string when something was: what the read side calls on every string that
+    /// leaves the process. `text` itself when nothing needs replacing.
+    ///
+    /// ```
+    /// let r = flightring::Redactor::default();
+    /// assert_eq!(r.redact_str("Authorization: Bearer eyJhbGciOi"), "Authorization: [REDACTED]");
+    /// assert_eq!(r.redact_str(r#"{"password":"x","n":1}"#), r#"{"password":"[REDACTED]","n":1}"#);
+    /// assert_eq!(r.redact_str("https://mainnet.infura.io/v3/9aa3d95b3bc440fa88ea12eaa4456161"),
+    ///            "https://mainnet.infura.io/v3/[REDACTED]");
+    /// ```
+    pub fn redact_str<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let b = text.as_bytes();
+        let first = match &self.needles {
+            Some(n) if has_either(b, n) => self.next_span(b, 0, 0),
+            _ => None,
+        };
+        let Some(first) = first else {
+            return std::borrow::Cow::Borrowed(text);
+        };
+        let mut out = String::with_capacity(text.len() + REDACTED.len());
+        self.pieces(text, first, |piece| {
+            out.push_str(piece);
+            true
+        });
+        std::borrow::Cow::Owned(out)
+    }
+
+    /// Redacts an owned record in place: denied fields become `"[REDACTED]"`, the
+    /// message, the peer and string values are rewritten by [`Redactor::redact_str`].
+    pub fn redact_record(&self, r: &mut crate::model::EventRecord) {
+        if !self.is_active() {
+            return;
+        }
+        let fix = |s: &mut String| {
+            if let std::borrow::Cow::Owned(o) = self.redact_str(s) {
+                *s = o;
+            }
+        };
+        fix(&mut r.message);
+        if let Some(p) = &mut r.peer {
+            fix(p);
+        }
+        for (k, v) in r.metadata.0.iter_mut() {
+            if self.redact_key(k) {
+                *v = crate::model::Value::Str(REDACTED.to_owned());
+            } else if let crate::model::Value::Str(s) = v {
+                fix(s);
+            }
+        }
     }
 
     /// The first span to replace at or after `pos`, starting no earlier than `floor`.
@@ -478,16 +541,21 @@ impl Redactor {
         while pos < b.len() {
             let hay = &b[pos..];
             let off = match (self.url_credentials, self.key_value_pairs) {
-                (true, true) => memchr2(b'@', b'=', hay),
-                (true, false) => memchr(b'@', hay),
-                (false, true) => memchr(b'=', hay),
+                (_, true) => memchr2(b':', b'=', hay),
+                (true, false) => memchr(b':', hay),
                 (false, false) => None,
             }?;
             let p = pos + off;
-            let found = if b[p] == b'@' {
-                userinfo(b, p, floor)
-            } else {
+            let found = if b[p..].starts_with(b"://") {
+                if self.url_credentials {
+                    url_span(b, p, floor)
+                } else {
+                    None
+                }
+            } else if self.key_value_pairs {
                 self.pair_value(b, p, floor)
+            } else {
+                None
             };
             if found.is_some() {
                 return found;
@@ -497,31 +565,55 @@ impl Redactor {
         None
     }
 
-    /// The value of a `name=value` pair whose `=` is at `p`, if `name` is denied.
+    /// The value of a pair whose separator (`=` or `:`) is at `p`, if its name is
+    /// denied: `name=value`, `name: value`, `"name":"value"` (JSON), and
+    /// `Authorization: Bearer <token>` (the scheme and the token both go). In text the
+    /// bare name `key` is denied too (`?key=…`), though a field named `key` is not.
     #[cold]
     fn pair_value(&self, b: &[u8], p: usize, floor: usize) -> Option<Span> {
-        let mut s = p;
+        let colon = b[p] == b':';
+        // A JSON key: `"name":`.
+        let quoted = colon && p >= 2 && b[p - 1] == b'"';
+        let name_end = if quoted { p - 1 } else { p };
+        let mut s = name_end;
         while s > floor && is_name_byte(b[s - 1]) {
             s -= 1;
         }
-        if s == p || !self.deny_bytes(&b[s..p]) {
+        if s == name_end || (quoted && (s == 0 || b[s - 1] != b'"')) {
             return None;
         }
-        let v = p + 1;
-        let (start, end) = match b.get(v) {
+        let name = &b[s..name_end];
+        if !(self.deny_bytes(name) || name.eq_ignore_ascii_case(b"key")) {
+            return None;
+        }
+        let mut v = p + 1;
+        if colon {
+            while v < b.len() && b[v] == b' ' {
+                v += 1;
+            }
+        }
+        let (start, mut end) = match b.get(v) {
             None => return None,
             Some(&q @ (b'"' | b'\'')) => {
                 let end = memchr(q, &b[v + 1..]).map_or(b.len(), |o| v + 1 + o);
                 (v + 1, end)
             }
-            Some(_) => {
-                let mut e = v;
-                while e < b.len() && !ends_value(b[e]) {
-                    e += 1;
-                }
-                (v, e)
-            }
+            Some(_) => (v, value_end(b, v, colon)),
         };
+        // `Bearer <token>`, `Basic <credentials>`: the credential is the next word.
+        let scheme = &b[start..end];
+        if [&b"bearer"[..], b"basic", b"token", b"digest"]
+            .iter()
+            .any(|w| scheme.eq_ignore_ascii_case(w))
+        {
+            let mut t = end;
+            while t < b.len() && b[t] == b' ' {
+                t += 1;
+            }
+            if t < b.len() && !ends_value(b[t]) {
+                end = value_end(b, t, colon);
+            }
+        }
         (start < end).then_some(Span {
             start,
             end,
@@ -530,30 +622,72 @@ impl Redactor {
     }
 }
 
-/// The user-info of a URL whose `@` is at `p`, if there is a `scheme://` before it.
-#[cold]
-fn userinfo(b: &[u8], p: usize, floor: usize) -> Option<Span> {
-    let mut q = p;
-    while q > floor && !ends_authority(b[q - 1]) && b[q - 1] != b'@' {
-        q -= 1;
+/// Where an unquoted value starting at `v` ends: white space, `&`, a quote, and for a
+/// `name: value` pair also `,` `;` `}` (JSON-ish text).
+fn value_end(b: &[u8], v: usize, colon: bool) -> usize {
+    let mut e = v;
+    while e < b.len() && !ends_value(b[e]) && !(colon && matches!(b[e], b',' | b';' | b'}')) {
+        e += 1;
     }
-    if q == p || q < 3 || &b[q - 3..q] != b"://" {
-        return None;
-    }
-    // Up to the authority's last `@`: a password may hold one.
-    let mut end = p;
-    let mut k = p + 1;
-    while k < b.len() && !ends_authority(b[k]) {
-        if b[k] == b'@' {
-            end = k;
+    e
+}
+
+/// The first secret of the URL whose `://` is at `p` that starts at or after `floor`:
+/// its user-info (`https://[REDACTED]@host`), then a key in its path (see
+/// [`path_key`]). The span's `resume` goes back to `p` after the user-info, so the
+/// same URL's path is looked at next.
+fn url_span(b: &[u8], p: usize, floor: usize) -> Option<Span> {
+    let host = p + 3;
+    let mut end = host;
+    let mut last_at = None;
+    while end < b.len() && !ends_authority(b[end]) {
+        if b[end] == b'@' {
+            last_at = Some(end);
         }
-        k += 1;
+        end += 1;
     }
-    Some(Span {
-        start: q,
-        end,
-        resume: end + 1,
-    })
+    if let Some(at) = last_at {
+        // Up to the authority's last `@`: a password may hold one.
+        if host >= floor && at > host {
+            return Some(Span {
+                start: host,
+                end: at,
+                resume: p,
+            });
+        }
+    }
+    path_key(b, end, floor)
+}
+
+/// An API key in a URL path that starts at `at` (a `/`): a segment after a version
+/// segment (`/v3/<key>` of Infura, `/v2/<key>` of Alchemy) of at least 16 letters,
+/// digits, `-` or `_`, or any segment of at least 32 such bytes with both letters and
+/// digits (QuickNode's `/<token>/`), except a `0x…` hash.
+fn path_key(b: &[u8], mut at: usize, floor: usize) -> Option<Span> {
+    let mut after_version = false;
+    while at < b.len() && b[at] == b'/' {
+        let s = at + 1;
+        let mut e = s;
+        while e < b.len() && (b[e].is_ascii_alphanumeric() || matches!(b[e], b'-' | b'_')) {
+            e += 1;
+        }
+        let seg = &b[s..e];
+        let keyish = seg.len() >= 32
+            && seg.iter().any(u8::is_ascii_digit)
+            && seg.iter().any(u8::is_ascii_alphabetic)
+            && !seg.starts_with(b"0x");
+        if s >= floor && ((after_version && seg.len() >= 16) || keyish) {
+            return Some(Span {
+                start: s,
+                end: e,
+                resume: e,
+            });
+        }
+        after_version =
+            seg.len() >= 2 && (seg[0] | 0x20) == b'v' && seg[1..].iter().all(u8::is_ascii_digit);
+        at = e;
+    }
+    None
 }
 
 use crate::text::push_cut as push;
