@@ -73,6 +73,7 @@ try {
   } else if (scenario === "filter") {
     await ready();
     await page.waitForFunction(() => document.querySelectorAll("#events tbody tr").length >= 12, null, T);
+    await page.fill("#f-text", "HANDSHAKE");
     await page.selectOption("#f-severity", "error");
     await page.click("#f-apply");
     await page.waitForFunction(() => {

@@ -200,8 +200,9 @@
   function timeOf(e) { return String(e.timestamp).replace("T", " ").replace("Z", ""); }
   function filterQuery() {
     const q = new URLSearchParams();
-    const pairs = [["min_severity", "f-severity"], ["kind", "f-kind"], ["peer", "f-peer"], ["contains", "f-text"]];
+    const pairs = [["min_severity", "f-severity"], ["kind", "f-kind"], ["peer", "f-peer"], ["text", "f-text"]];
     for (const [k, id] of pairs) { const v = $(id).value.trim(); if (v) q.set(k, v); }
+    if (q.has("text")) q.set("ignore_case", "true");
     return q;
   }
   async function loadEvents() {
