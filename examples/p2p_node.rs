@@ -18,11 +18,16 @@
 //! cargo run --release --example p2p_node -- [--seconds 10] [--threads 4] [--peers 300]
 //!                                           [--rate 0] [--snapshot flightring_export.json]
 //! cargo run --release --features http --example p2p_node -- --serve 127.0.0.1:9184 [--linger 60]
+//!                                           [--recordings DIR]
 //! ```
 //! `--rate` caps events per second per thread (0: as fast as possible). `--serve ADDR`
-//! (feature `http`) serves the HTTP endpoint (`/health`, `/metrics`, `/events`,
-//! `/events/stream`, `/export`, …) while the node runs, and `--linger N` keeps it up N
-//! seconds after the workload ends; `FLIGHTRING_HTTP_TOKEN` sets a bearer token.
+//! (feature `http`) serves the HTTP endpoint and its dashboard (`/`, `/health`,
+//! `/metrics`, `/events`, `/events/stream`, `/export`, `/api/recordings`, …) while the
+//! node runs, and `--linger N` keeps it up N seconds after the workload ends;
+//! `FLIGHTRING_HTTP_TOKEN` sets a bearer token. Recordings made or replayed from the
+//! dashboard live in `--recordings DIR` (default `flightring_recordings`). With the
+//! `monitor` feature too, a block monitor follows the block processor and is served at
+//! `/blocks` and `/blocks/missed`.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -60,6 +65,7 @@ struct Args {
     snapshot: String,
     serve: Option<String>,
     linger: u64,
+    recordings: String,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -70,6 +76,7 @@ fn parse_args() -> Result<Args, String> {
         rate: 0,
         snapshot: "flightring_export.json".into(),
         serve: None,
+        recordings: "flightring_recordings".into(),
         linger: 0,
     };
     let mut it = std::env::args().skip(1);
@@ -98,13 +105,14 @@ fn parse_args() -> Result<Args, String> {
             }
             "--snapshot" => a.snapshot = value("--snapshot")?,
             "--serve" => a.serve = Some(value("--serve")?),
+            "--recordings" => a.recordings = value("--recordings")?,
             "--linger" => {
                 a.linger = value("--linger")?
                     .parse()
                     .map_err(|e| format!("--linger: {e}"))?
             }
             "-h" | "--help" => {
-                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH] [--serve ADDR] [--linger SECONDS]");
+                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH] [--serve ADDR] [--linger SECONDS] [--recordings DIR]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -237,7 +245,7 @@ fn worker(
 /// A block processor: every 50 ms a block goes through its phases (a cached fetch, RPC
 /// calls to two endpoints, route generation, a decision), recorded with the typed
 /// flight-recorder helpers. Now and then a block is skipped or a gap is seen.
-fn block_processor(rec: Recorder, stop: Arc<AtomicBool>) {
+fn block_processor(rec: Recorder, stop: Arc<AtomicBool>, mut on_block: impl FnMut(u64)) {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut block = 812_000u64;
     let endpoints = ["alchemy", "infura"];
@@ -254,6 +262,7 @@ fn block_processor(rec: Recorder, stop: Arc<AtomicBool>) {
         }
         let started = Instant::now();
         rec.block_start(block);
+        on_block(block);
         {
             let mut fetch = rec.phase("jit_fetch", Some(block));
             fetch.set_result(if rng.below(4) == 0 {
@@ -358,7 +367,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let server = args.serve.as_deref().map(|addr| serve(&rec, addr));
+    let monitor = block_monitor(&rec);
+    let server = args
+        .serve
+        .as_deref()
+        .map(|addr| serve(&rec, addr, &args.recordings, &monitor));
     println!(
         "flightring p2p_node: {} threads, {} peers, {} s; ring of {} events in {} shards, {:.1} MiB",
         args.threads,
@@ -395,7 +408,8 @@ fn main() {
     }
     let blocks = {
         let (rec, stop) = (rec.clone(), Arc::clone(&stop));
-        std::thread::spawn(move || block_processor(rec, stop))
+        let on_block = feed(&monitor);
+        std::thread::spawn(move || block_processor(rec, stop, on_block))
     };
     let started = Instant::now();
     let mut last = 0u64;
@@ -553,19 +567,79 @@ fn main() {
     rec.close();
 }
 
+#[cfg(feature = "monitor")]
+type Monitor = Option<Arc<std::sync::Mutex<flightring::monitor::BlockMonitor>>>;
+#[cfg(not(feature = "monitor"))]
+type Monitor = Option<()>;
+
+/// A block monitor over `rec` (feature `monitor`).
+#[cfg(feature = "monitor")]
+fn block_monitor(rec: &Recorder) -> Monitor {
+    use flightring::monitor::{BlockMonitor, MonitorConfig};
+    match BlockMonitor::new(rec.clone(), MonitorConfig::default()) {
+        Ok(m) => Some(Arc::new(std::sync::Mutex::new(m))),
+        Err(e) => {
+            eprintln!("p2p_node: no block monitor: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "monitor"))]
+fn block_monitor(_rec: &Recorder) -> Monitor {
+    None
+}
+
+/// What the block processor calls for each block it delivers: the monitor's
+/// `process_block`, on a simulated 12 s chain.
+#[cfg(feature = "monitor")]
+fn feed(monitor: &Monitor) -> impl FnMut(u64) + Send + 'static {
+    let monitor = monitor.clone();
+    move |n: u64| {
+        if let Some(m) = &monitor {
+            let info = flightring::monitor::BlockInfo {
+                number: n,
+                hash: format!("0x{n:x}"),
+                parent_hash: String::new(),
+                timestamp: 1_700_000_000 + 12 * n,
+            };
+            let mut m = m.lock().unwrap_or_else(|p| p.into_inner());
+            let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + 12 * n);
+            let _ = m.process_block_at(&info, now);
+        }
+    }
+}
+
+#[cfg(not(feature = "monitor"))]
+fn feed(_monitor: &Monitor) -> impl FnMut(u64) + Send + 'static {
+    |_| {}
+}
+
 /// Starts the HTTP endpoint on `addr` (feature `http`); exits if it cannot.
 #[cfg(feature = "http")]
-fn serve(rec: &Recorder, addr: &str) -> flightring::http::HttpServer {
+fn serve(
+    rec: &Recorder,
+    addr: &str,
+    recordings: &str,
+    monitor: &Monitor,
+) -> flightring::http::HttpServer {
     let mut opts = flightring::http::HttpOptions::default();
     if let Ok(token) = std::env::var("FLIGHTRING_HTTP_TOKEN") {
         opts = opts.bearer_token(token);
     }
+    match std::fs::create_dir_all(recordings) {
+        Ok(()) => opts = opts.recordings_dir(recordings),
+        Err(e) => eprintln!("p2p_node: no recordings directory {recordings}: {e}"),
+    }
+    #[cfg(feature = "monitor")]
+    if let Some(m) = monitor {
+        opts = opts.monitor(m.clone());
+    }
+    let _ = monitor;
     match flightring::http::serve_with(rec.clone(), addr, opts) {
         Ok(server) => {
             let a = server.local_addr();
-            println!(
-                "serving http://{a}/health /stats /report /metrics /events /events/stream /export"
-            );
+            println!("dashboard at http://{a}/ (API: /health /stats /report /metrics /events /events/stream /export /api/recordings)");
             server
         }
         Err(e) => {
@@ -576,7 +650,7 @@ fn serve(rec: &Recorder, addr: &str) -> flightring::http::HttpServer {
 }
 
 #[cfg(not(feature = "http"))]
-fn serve(_rec: &Recorder, _addr: &str) {
+fn serve(_rec: &Recorder, _addr: &str, _recordings: &str, _monitor: &Monitor) {
     eprintln!(
         "p2p_node: --serve needs the http feature: cargo run --release --features http --example p2p_node -- --serve ADDR"
     );

@@ -16,7 +16,7 @@
 //!
 //! # Endpoints
 //!
-//! All are `GET`; every response body is JSON unless said otherwise.
+//! `GET` unless said; every response body is JSON unless said otherwise.
 //!
 //! | path | answers |
 //! | --- | --- |
@@ -27,6 +27,10 @@
 //! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=&text=&ignore_case=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
 //! | `/events/stream?…` | server-sent events of new events as they are recorded (same filters; `limit` ends the stream after that many) |
 //! | `/export?format=json\|jsonl\|csv` | the whole ring, streamed in chunks as it is serialised |
+//! | `/` | the dashboard (HTML; its script and style sheet at `/assets/…`), served without the token |
+//! | `/histograms/NAME?format=json\|hdr` | one histogram's summary, or HdrHistogram V2 text (feature `hdr`) |
+//! | `/blocks`, `/blocks/missed?format=json\|jsonl\|csv`, `/alerts` | an attached monitor's stats and missed blocks ([`HttpOptions::recordings_dir`]'s siblings `monitor` and `alerts`) |
+//! | `/api/info`, `/api/recordings…`, `/api/record/…`, `/api/replay/…` | which panels have data; the recordings REST API (see the README), `POST` where it changes something |
 //!
 //! `since` and `until` take an RFC 3339 time (`2026-11-22T08:00:00Z`) or a duration
 //! meaning that long ago (`5m`). `min_severity` is `debug`, `info`, `warning`, `error`
@@ -66,6 +70,9 @@
 //! query or export in progress, so serving takes at most about one core from the
 //! program.
 
+mod api;
+mod blocks;
+mod dashboard;
 mod params;
 mod routes;
 mod server;
@@ -114,6 +121,11 @@ pub struct HttpOptions {
     pub(crate) stream_poll: Duration,
     pub(crate) stream_buffer_frames: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) recordings_dir: Option<std::path::PathBuf>,
+    #[cfg(feature = "monitor")]
+    pub(crate) monitor: Option<std::sync::Arc<std::sync::Mutex<crate::monitor::BlockMonitor>>>,
+    #[cfg(feature = "alerts")]
+    pub(crate) alerts: Option<std::sync::Arc<crate::alert::AlertManager>>,
 }
 
 impl Default for HttpOptions {
@@ -129,6 +141,11 @@ impl Default for HttpOptions {
             stream_poll: Duration::from_millis(100),
             stream_buffer_frames: 16,
             shutdown_grace: Duration::from_secs(5),
+            recordings_dir: None,
+            #[cfg(feature = "monitor")]
+            monitor: None,
+            #[cfg(feature = "alerts")]
+            alerts: None,
         }
     }
 }
@@ -194,6 +211,35 @@ impl HttpOptions {
     /// How long shutdown waits for requests in flight. Default 5 s.
     pub fn shutdown_grace(mut self, d: Duration) -> Self {
         self.shutdown_grace = d;
+        self
+    }
+
+    /// Serves the recordings in `dir` (`NAME.recording.json` files) under
+    /// `/api/recordings`, and lets `/api/record/*` save new ones there and
+    /// `/api/replay/*` replay them into the served recorder. Off by default (those
+    /// endpoints answer 404 `not_configured`).
+    pub fn recordings_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.recordings_dir = Some(dir.into());
+        self
+    }
+
+    /// Serves a block monitor at `/blocks` and `/blocks/missed` (and in the
+    /// dashboard's blocks panel). The monitor stays yours: keep feeding it through the
+    /// same mutex; each request holds the lock only while it copies the figures.
+    #[cfg(feature = "monitor")]
+    pub fn monitor(
+        mut self,
+        monitor: std::sync::Arc<std::sync::Mutex<crate::monitor::BlockMonitor>>,
+    ) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// Serves an alert manager's recent alerts, their delivery state and its figures
+    /// at `/alerts` (and in the dashboard).
+    #[cfg(feature = "alerts")]
+    pub fn alerts(mut self, alerts: std::sync::Arc<crate::alert::AlertManager>) -> Self {
+        self.alerts = Some(alerts);
         self
     }
 }

@@ -39,6 +39,9 @@ pub(crate) struct ApiError {
     /// The parameter at fault, for `bad_parameter`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) parameter: Option<String>,
+    /// The body field at fault, for `bad_body` (`speed`, `filter.min_severity`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) field: Option<String>,
     /// The value given, cut to 200 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) value: Option<String>,
@@ -52,6 +55,7 @@ impl ApiError {
             status,
             error,
             parameter: None,
+            field: None,
             value: None,
             message: message.into(),
         }
@@ -62,8 +66,21 @@ impl ApiError {
             status: StatusCode::BAD_REQUEST,
             error: "bad_parameter",
             parameter: Some(name.to_owned()),
+            field: None,
             value: Some(value.chars().take(200).collect()),
             message: format!("{name}: {}", message.into()),
+        }
+    }
+
+    /// A request body (or path segment) whose `field` is wrong: 400 `bad_body`.
+    pub(crate) fn bad_field(field: &str, value: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            error: "bad_body",
+            parameter: None,
+            field: Some(field.to_owned()),
+            value: (!value.is_empty()).then(|| value.chars().take(200).collect()),
+            message: format!("{field}: {}", message.into()),
         }
     }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::params::{event_query, json_response, ApiError, Params, EVENT_PARAMS};
-use super::{stream, HttpOptions};
+use super::{api, blocks, dashboard, stream, HttpOptions};
 use crate::integrations::prometheus::{self, Format};
 use crate::{HealthStatus, Recorder, Snapshot};
 
@@ -41,6 +41,9 @@ pub(crate) fn build(
     shutdown: watch::Receiver<bool>,
     keep: Option<Arc<watch::Sender<bool>>>,
 ) -> Router {
+    let extra = dashboard::router(&opts)
+        .merge(blocks::router(&opts))
+        .merge(api::router(rec.clone(), &opts));
     let state = AppState {
         rec,
         _keep: keep,
@@ -56,6 +59,8 @@ pub(crate) fn build(
         .route("/events", get(events))
         .route("/events/stream", get(events_stream))
         .route("/export", get(export))
+        .route("/histograms/{name}", get(histogram))
+        .merge(extra)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .with_state(state)
@@ -103,7 +108,9 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
         .into_response();
     }
     if let Some(token) = &opts.bearer_token {
-        let public = opts.public_health && req.uri().path() == "/health";
+        let path = req.uri().path();
+        let public =
+            (opts.public_health && path == "/health") || dashboard::PUBLIC_PATHS.contains(&path);
         if !public && !authorized(req.headers(), token) {
             return ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -132,7 +139,7 @@ async fn not_found(req: Request) -> ApiError {
         StatusCode::NOT_FOUND,
         "not_found",
         format!(
-            "no endpoint at {} (try /health, /stats, /report, /metrics, /events, /events/stream or /export)",
+            "no endpoint at {} (try / for the dashboard, /health, /stats, /report, /metrics, /events, /events/stream, /export, /histograms/NAME, /blocks, /alerts or /api/recordings)",
             req.uri().path()
         ),
     )
@@ -179,6 +186,59 @@ async fn metrics(
         body,
     )
         .into_response())
+}
+
+/// `/histograms/NAME?format=json|hdr`: the summary (count, percentiles in ns), or
+/// the HdrHistogram V2 interchange text (`HISTFAAA…`, feature `hdr`).
+async fn histogram(
+    State(st): State<AppState>,
+    axum::extract::Path(name): axum::extract::Path<String>,
+    RawQuery(q): RawQuery,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(q.as_deref(), &["format"])?;
+    let missing = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no histogram named {name:?}"),
+        )
+    };
+    match p.get("format").unwrap_or("json") {
+        "json" => {
+            let stats = st.rec.stats();
+            let h = stats.histograms.get(&name).ok_or_else(missing)?;
+            Ok(json_response(StatusCode::OK, h))
+        }
+        #[cfg(feature = "hdr")]
+        "hdr" => {
+            let text = st
+                .rec
+                .histogram_hdr_v2(&name)
+                .ok_or_else(missing)?
+                .map_err(|e| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                })?;
+            Ok((
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                )],
+                text,
+            )
+                .into_response())
+        }
+        #[cfg(not(feature = "hdr"))]
+        "hdr" => Err(ApiError::bad_parameter(
+            "format",
+            "hdr",
+            "the hdr format needs flightring's `hdr` feature",
+        )),
+        other => Err(ApiError::bad_parameter(
+            "format",
+            other,
+            "unknown format (expected json or hdr)",
+        )),
+    }
 }
 
 /// The body of `/events`.
