@@ -9,8 +9,6 @@
     askPending: null,
     features: {},
     rates: [],
-    lastTotal: null,
-    lastAt: null,
     tailPaused: false,
     tailAbort: null,
     openRecording: null,
@@ -109,15 +107,6 @@
     stat(dl, "dropped", s.dropped);
     stat(dl, "truncated", s.truncated);
     for (const sev in s.by_severity || {}) stat(dl, sev, s.by_severity[sev]);
-    const now = performance.now();
-    if (state.lastTotal !== null && now > state.lastAt) {
-      const rate = Math.max(0, (s.total_recorded - state.lastTotal) * 1000 / (now - state.lastAt));
-      state.rates.push(rate);
-      if (state.rates.length > 300) state.rates.shift();
-      $("rate-now").textContent = Math.round(rate).toLocaleString() + " /s";
-    }
-    state.lastTotal = s.total_recorded;
-    state.lastAt = now;
     renderSparkline();
     renderLatency(s.histograms || {});
     $("peer-count").textContent = String(s.active_peers);
@@ -172,6 +161,11 @@
     try {
       const [h, s] = await Promise.all([api("/health"), api("/stats")]);
       renderHealth(h);
+      // The rate over the health window, as the recorder's sampler measured it.
+      const rate = (h.figures && h.figures.events_per_sec) || 0;
+      state.rates.push(rate);
+      if (state.rates.length > 300) state.rates.shift();
+      $("rate-now").textContent = Math.round(rate).toLocaleString() + " /s";
       renderStats(s);
       $("conn-state").textContent = "";
     } catch (e) {
@@ -220,25 +214,53 @@
 
   // --- live tail over /events/stream (fetch, so the token goes in a header) ---
   const TAIL_MAX = 200;
-  function tailAdd(tr) {
-    const tb = $("tail").tBodies[0];
-    tb.insertBefore(tr, tb.firstChild);
-    while (tb.rows.length > TAIL_MAX) tb.deleteRow(tb.rows.length - 1);
-  }
+  // Frames are buffered and drawn four times a second, at most TAIL_MAX of them: a node
+  // recording at full speed cannot flood the page (the rest is counted as not drawn).
+  const tailBuf = [];
+  let tailSeen = 0, tailSkipped = 0;
   function onFrame(type, data) {
-    if (type === "event") {
-      tailAdd(eventRow(JSON.parse(data), timeOf(JSON.parse(data))));
-    } else if (type === "lost") {
-      const d = JSON.parse(data);
-      const tr = el("tr", undefined, "lost");
-      const td = el("td", "lost " + d.lost + " events (" + d.total_lost + " in all): the tail fell behind");
-      td.colSpan = 5;
-      tr.appendChild(td);
-      tailAdd(tr);
-      $("tail-lost").textContent = td.textContent;
+    if (type === "event" || type === "lost") {
+      tailBuf.push({ type, data });
+      if (type === "event") tailSeen++;
+      if (tailBuf.length > 4 * TAIL_MAX) {
+        const cut = tailBuf.length - TAIL_MAX;
+        const dropped = tailBuf.splice(0, cut);
+        // Lost notices are never dropped.
+        for (const f of dropped) if (f.type === "lost") tailBuf.unshift(f); else tailSkipped++;
+      }
     } else if (type === "end") {
       $("tail-state").textContent = "ended: " + JSON.parse(data).reason;
     }
+  }
+  function flushTail() {
+    if (!tailBuf.length) return;
+    const frames = tailBuf.splice(0);
+    let events = 0;
+    const keep = [];
+    for (let i = frames.length - 1; i >= 0; i--) {
+      const f = frames[i];
+      if (f.type === "lost" || events < TAIL_MAX) { keep.push(f); if (f.type === "event") events++; }
+      else tailSkipped++;
+    }
+    const frag = document.createDocumentFragment();
+    for (const f of keep) {
+      if (f.type === "event") {
+        const e = JSON.parse(f.data);
+        frag.appendChild(eventRow(e, timeOf(e)));
+      } else {
+        const d = JSON.parse(f.data);
+        const tr = el("tr", undefined, "lost");
+        const td = el("td", "lost " + d.lost + " events (" + d.total_lost + " in all): the tail fell behind");
+        td.colSpan = 5;
+        tr.appendChild(td);
+        frag.appendChild(tr);
+        $("tail-lost").textContent = td.textContent;
+      }
+    }
+    const tb = $("tail").tBodies[0];
+    tb.insertBefore(frag, tb.firstChild);
+    while (tb.rows.length > TAIL_MAX) tb.deleteRow(tb.rows.length - 1);
+    $("tail-count").textContent = tailSeen + " received" + (tailSkipped ? ", " + tailSkipped + " too fast to draw" : "");
   }
   async function startTail() {
     stopTail();
@@ -412,6 +434,7 @@
     await loadEvents();
     startTail();
     setInterval(pollOverview, 1000);
+    setInterval(flushTail, 250);
     if (state.features.monitor || state.features.alerts) { pollMonitor(); setInterval(pollMonitor, 2000); }
     if (state.features.recordings) { loadRecordings(); pollRecordings(); setInterval(pollRecordings, 500); }
     document.body.dataset.ready = "1";
