@@ -915,6 +915,9 @@ fn throughput() {
     let otlp = OtlpExporter::builder()
         .endpoint(rx.endpoint())
         .service_name("bench")
+        // The flush waits for the whole stream, however busy the machine is (the
+        // figure is printed; the test checks that nothing is lost).
+        .shutdown_timeout(Duration::from_secs(120))
         .start(&rec)
         .unwrap();
     let t = Instant::now();
