@@ -345,6 +345,19 @@ fn stem(path: &Path) -> String {
     name
 }
 
+/// Parses a whole document, an error naming the path inside it (`at .events[3]: …`).
+fn parse_doc<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, RecordingError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let at = e.path().to_string();
+        let mut err = json_error(path, e.into_inner());
+        if let RecordingError::Invalid { message, .. } = &mut err {
+            *message = format!("at {at}: {message}");
+        }
+        err
+    })
+}
+
 fn json_error(path: &Path, e: serde_json::Error) -> RecordingError {
     let msg = e.to_string();
     let message = match msg.rfind(" at line ") {
@@ -371,16 +384,7 @@ fn parse_document(path: &Path, text: &str) -> Result<Recording, RecordingError> 
             Ok(r)
         }
         Some(super::doc::RECORDING_SCHEMA) => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let doc: RecordingDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let at = e.path().to_string();
-                let inner = e.into_inner();
-                let mut err = json_error(path, inner);
-                if let RecordingError::Invalid { message, .. } = &mut err {
-                    *message = format!("at {at}: {message}");
-                }
-                err
-            })?;
+            let doc: RecordingDoc = parse_doc(path, text)?;
             doc.into_recording(path)
         }
         Some(other) => Err(RecordingError::format(
@@ -388,16 +392,7 @@ fn parse_document(path: &Path, text: &str) -> Result<Recording, RecordingError> 
             format!("unknown schema {other:?} (expected flightring.recording, flightring.snapshot or flightring.panic)"),
         )),
         None if probe.session_name.is_some() => {
-            let mut de = serde_json::Deserializer::from_str(text);
-            let doc: SeedDoc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-                let at = e.path().to_string();
-                let inner = e.into_inner();
-                let mut err = json_error(path, inner);
-                if let RecordingError::Invalid { message, .. } = &mut err {
-                    *message = format!("at {at}: {message}");
-                }
-                err
-            })?;
+            let doc: SeedDoc = parse_doc(path, text)?;
             from_seed(path, doc)
         }
         None => Err(RecordingError::format(
