@@ -52,6 +52,9 @@ use redact::Redactor;
 use ring::Ring;
 use shard_counters::ShardCounters;
 
+/// The least severity written to the reserved tier (when it is on).
+pub(crate) const RESERVED_FROM: Severity = Severity::Warning;
+
 /// Gate value while disabled: above every severity.
 pub(crate) const GATE_DISABLED: u8 = 5;
 /// Gate value after `close()`.
@@ -139,10 +142,13 @@ pub(crate) struct Core {
     /// Bytes held by histograms allocated so far.
     histogram_bytes: AtomicUsize,
     pub(crate) peers: Peers,
-    /// Events killed by the sweeper.
-    pub(crate) expired: AtomicU64,
-    /// Events killed by `clear()`.
-    pub(crate) cleared: AtomicU64,
+    /// Added to the writer's shard, by severity: the reserved tier's offset
+    /// (`ring.main`) for Warning and above when that tier is on, else 0.
+    tier_offset: [usize; 5],
+    /// Events killed by the sweeper, by tier (main, reserved).
+    pub(crate) expired: [AtomicU64; 2],
+    /// Events killed by `clear()`, by tier.
+    pub(crate) cleared: [AtomicU64; 2],
     pub(crate) started: Instant,
     pub(crate) cal: &'static Calibration,
     /// Encoded size above which an event is truncated (resolved in the config).
@@ -176,7 +182,15 @@ impl Core {
     pub(crate) fn new(config: Config) -> Core {
         let cal = clock::calibration();
         let per_shard = config.capacity_bytes / slot::CELL_BYTES / config.shards;
+        let reserved_per_shard = config.reserved_bytes / slot::CELL_BYTES / config.shards;
         let max_cells = config.max_event_bytes.div_ceil(slot::CELL_PAYLOAD);
+        let ring = Ring::new(config.shards, per_shard, reserved_per_shard, max_cells);
+        let mut tier_offset = [0; 5];
+        if reserved_per_shard > 0 {
+            for sev in Severity::ALL.into_iter().filter(|&s| s >= RESERVED_FROM) {
+                tier_offset[sev as usize] = config.shards;
+            }
+        }
         let kinds = Interner::new(config.max_kinds);
         let builtin = BuiltinKinds {
             peer_connected: kinds.intern("peer_connected").unwrap_or(NO_ID),
@@ -192,9 +206,8 @@ impl Core {
             settings: Mutex::new((config.min_severity, config.enabled)),
             closed: AtomicBool::new(false),
             epoch_shift: epoch_shift(per_shard.next_power_of_two()),
-            ring: Ring::new(config.shards, per_shard, max_cells),
             shard_mask: config.shards.is_power_of_two().then(|| config.shards - 1),
-            counters: (0..config.shards)
+            counters: (0..ring.shards.len())
                 .map(|_| ShardCounters::new(config.max_kinds + 1))
                 .collect(),
             kinds,
@@ -212,8 +225,10 @@ impl Core {
             gauges: NamedValues::new(config.max_histograms * 4),
             histogram_bytes: AtomicUsize::new(0),
             peers: Peers::new(config.max_peers),
-            expired: AtomicU64::new(0),
-            cleared: AtomicU64::new(0),
+            ring,
+            tier_offset,
+            expired: [AtomicU64::new(0), AtomicU64::new(0)],
+            cleared: [AtomicU64::new(0), AtomicU64::new(0)],
             started: Instant::now(),
             cal,
             max_event_bytes: config.max_event_bytes,
@@ -313,7 +328,9 @@ impl Core {
 
     #[inline(always)]
     fn write_plain(&self, ev: &Event<'_>, kind: u16) {
-        let shard = self.shard_for_write();
+        // Warning and above go to the reserved tier's shard of the same number (one
+        // load of a read-only field; no branch).
+        let shard = self.shard_for_write() + self.tier_offset[ev.severity as usize];
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
         // Sized, then encoded straight into the cells (see `codec::encode_into_words`).
@@ -416,8 +433,7 @@ impl Core {
     /// Expires events older than the retention and forgets departed peers.
     pub(crate) fn sweep(&self) -> u64 {
         let cutoff = self.expiry_cutoff_raw();
-        let n = self.kill_where(|ts| ts < cutoff);
-        self.expired.fetch_add(n, Ordering::Relaxed);
+        let n = self.kill_where(|ts| ts < cutoff, &self.expired);
         if let Some(cutoff) = Instant::now().checked_sub(self.config.sweep_interval) {
             self.peers.forget_departed(cutoff);
         }
@@ -426,19 +442,24 @@ impl Core {
 
     /// Kills every event (`Recorder::clear`), counting them as cleared.
     pub(crate) fn clear(&self) {
-        let n = self.kill_where(|_| true);
-        self.cleared.fetch_add(n, Ordering::Relaxed);
+        self.kill_where(|_| true, &self.cleared);
     }
 
-    /// Kills every live event whose raw timestamp matches; returns how many.
-    fn kill_where(&self, dead: impl Fn(u64) -> bool + Copy) -> u64 {
-        let mut n = 0;
-        for shard in self.ring.shards.iter() {
-            for idx in 0..shard.cells() {
-                n += u64::from(shard.kill_if(idx, dead).is_some());
+    /// Kills every live event whose raw timestamp matches, counting them per tier
+    /// into `count`; returns how many.
+    fn kill_where(&self, dead: impl Fn(u64) -> bool + Copy, count: &[AtomicU64; 2]) -> u64 {
+        let mut total = 0;
+        for (t, tally) in count.iter().enumerate() {
+            let mut n = 0;
+            for (_, shard) in self.ring.tier(t) {
+                for idx in 0..shard.cells() {
+                    n += u64::from(shard.kill_if(idx, dead).is_some());
+                }
             }
+            tally.fetch_add(n, Ordering::Relaxed);
+            total += n;
         }
-        n
+        total
     }
 
     /// The raw timestamp before which events count as expired.

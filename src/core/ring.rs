@@ -485,19 +485,47 @@ impl Shard {
     }
 }
 
-/// All shards of a recorder.
+/// All shards of a recorder: `main` shards of the main tier, then as many of the
+/// reserved tier (Warning and above) when it is on. Readers treat them alike; only the
+/// writer's choice of shard (see `Core::write_plain`) and the per-tier figures know
+/// which is which.
 #[derive(Debug)]
 pub(crate) struct Ring {
     pub(crate) shards: Box<[Shard]>,
+    /// How many shards the main tier has (the reserved tier's are `main..`).
+    pub(crate) main: usize,
 }
 
 impl Ring {
-    pub(crate) fn new(shards: usize, cells_per_shard: usize, max_cells: usize) -> Ring {
+    /// `shards` main shards of `cells` cells and, if `reserved_cells > 0`, as many
+    /// reserved shards of `reserved_cells` cells.
+    pub(crate) fn new(
+        shards: usize,
+        cells: usize,
+        reserved_cells: usize,
+        max_cells: usize,
+    ) -> Ring {
+        let tiers = if reserved_cells > 0 { 2 } else { 1 };
         Ring {
-            shards: (0..shards)
-                .map(|_| Shard::new(cells_per_shard, slot::CELL_WORDS, max_cells))
+            shards: (0..shards * tiers)
+                .map(|i| {
+                    let n = if i < shards { cells } else { reserved_cells };
+                    Shard::new(n, slot::CELL_WORDS, max_cells)
+                })
                 .collect(),
+            main: shards,
         }
+    }
+
+    /// The shards of tier `t` (0 main, 1 reserved; empty when the tier is off), with
+    /// their indices.
+    pub(crate) fn tier(&self, t: usize) -> impl Iterator<Item = (usize, &Shard)> {
+        let range = if t == 0 {
+            0..self.main
+        } else {
+            self.main..self.shards.len()
+        };
+        range.map(move |i| (i, &self.shards[i]))
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
