@@ -85,7 +85,8 @@ fn every_variable_applies() {
 
     let rec = s.build().unwrap();
     let c = rec.config();
-    assert_eq!((c.capacity, c.shards, c.slot_bytes), (131_072, 4, 256));
+    // 100,000 × 256 bytes over 4 shards, rounded down to 2^16 cells a shard.
+    assert_eq!((c.capacity, c.shards, c.slot_bytes), (65_536, 4, 256));
     assert_eq!(c.min_severity, Severity::Warning);
     assert_eq!(c.retention, Duration::from_secs(5_400));
     assert!(!c.enabled && !rec.is_enabled());

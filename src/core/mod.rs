@@ -109,6 +109,15 @@ pub(crate) fn thread_no() -> usize {
     thread_state().0
 }
 
+/// The machine's physical memory in bytes, where the system says (`MemTotal` in
+/// Linux's `/proc/meminfo`).
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The write side's state, shared by every clone of a `Recorder` (through the read
 /// side's `Shared`).
 pub(crate) struct Core {
@@ -178,13 +187,22 @@ pub(crate) fn gate_value(min: Severity, enabled: bool) -> u8 {
 }
 
 impl Core {
-    /// The state for `config` (already validated), nothing recorded yet.
-    pub(crate) fn new(config: Config) -> Core {
+    /// The state for `config` (already validated), nothing recorded yet; an error if
+    /// the ring's memory cannot be allocated.
+    pub(crate) fn new(config: Config) -> Result<Core, crate::ConfigError> {
         let cal = clock::calibration();
         let per_shard = config.capacity_bytes / slot::CELL_BYTES / config.shards;
         let reserved_per_shard = config.reserved_bytes / slot::CELL_BYTES / config.shards;
         let max_cells = config.max_event_bytes.div_ceil(slot::CELL_PAYLOAD);
-        let ring = Ring::new(config.shards, per_shard, reserved_per_shard, max_cells);
+        let ring_bytes = config.capacity_bytes.saturating_add(config.reserved_bytes);
+        let oom = crate::ConfigError::OutOfMemory { bytes: ring_bytes };
+        // Overcommit would let an allocation larger than the machine succeed and the
+        // zeroing then be killed; a budget over the physical memory is refused first.
+        if physical_memory().is_some_and(|m| ring_bytes > m) {
+            return Err(oom);
+        }
+        let ring = Ring::try_new(config.shards, per_shard, reserved_per_shard, max_cells)
+            .map_err(|_| oom)?;
         let mut tier_offset = [0; 5];
         if reserved_per_shard > 0 {
             for sev in Severity::ALL.into_iter().filter(|&s| s >= RESERVED_FROM) {
@@ -198,7 +216,7 @@ impl Core {
             message: kinds.intern("message").unwrap_or(NO_ID),
             error: kinds.intern("error").unwrap_or(NO_ID),
         };
-        Core {
+        Ok(Core {
             gate: CachePadded::new(AtomicU8::new(gate_value(
                 config.min_severity,
                 config.enabled,
@@ -235,7 +253,7 @@ impl Core {
             redactor: Arc::new(config.redaction.compile()),
             redact_on_record: config.redaction.on_record && config.redaction.enabled,
             config,
-        }
+        })
     }
 
     /// The gate: the least severity accepted, or `GATE_DISABLED`/`GATE_CLOSED`.

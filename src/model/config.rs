@@ -55,6 +55,13 @@ pub enum ConfigError {
     /// `slot_bytes` was not one of [`SLOT_SIZES`].
     #[error("slot_bytes must be one of 64, 128, 256, 512 or 1024; got {0}")]
     SlotBytes(usize),
+    /// The ring's memory could not be allocated (the budget is more than this machine
+    /// can give); nothing was built.
+    #[error("the ring needs {bytes} bytes of memory, which could not be allocated; lower capacity or capacity_bytes")]
+    OutOfMemory {
+        /// The bytes asked of the allocator (the ring's cells, payload and sequence words).
+        bytes: usize,
+    },
     /// Another field was out of range.
     #[error("{field} must be {expected}; got {value}")]
     OutOfRange {
@@ -71,7 +78,9 @@ impl ConfigError {
     /// The name of the field that was wrong, as in the builder.
     pub fn field(&self) -> &'static str {
         match self {
-            ConfigError::ZeroCapacity | ConfigError::CapacityTooLarge(_) => "capacity",
+            ConfigError::ZeroCapacity
+            | ConfigError::CapacityTooLarge(_)
+            | ConfigError::OutOfMemory { .. } => "capacity",
             ConfigError::ZeroShards | ConfigError::ShardsExceedCapacity { .. } => "shards",
             ConfigError::ZeroRetention => "retention",
             ConfigError::ZeroSweepInterval => "sweep_interval",
@@ -81,8 +90,9 @@ impl ConfigError {
     }
 }
 
-/// A recorder's configuration, resolved at build: what the ring really holds (capacity
-/// is rounded up so each shard has a power-of-two number of slots). Part of every export.
+/// A recorder's configuration, resolved at build: what the ring really holds (the
+/// budget is rounded down so each shard has a power-of-two number of cells: never more
+/// memory than asked). Part of every export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// Events of `slot_bytes` bytes the ring holds over all shards
@@ -229,7 +239,8 @@ impl Default for Builder {
 impl Builder {
     /// Sizes the ring for this many events of `slot_bytes` (default 128) bytes of ring
     /// each (default 65 536 events: 8 MiB): the budget is `events × slot_bytes`, rounded
-    /// up so each shard has a power-of-two number of 64-byte cells. Events take the
+    /// down so each shard has a power-of-two number of 64-byte cells (with a power-of-two
+    /// shard count and budget, exactly; `Config` says what was built). Events take the
     /// cells they need, so the ring holds more small events and fewer large ones.
     /// [`Builder::capacity_bytes`] sets the budget directly.
     pub fn capacity(mut self, events: usize) -> Self {
@@ -238,7 +249,7 @@ impl Builder {
         self
     }
 
-    /// The ring's budget in bytes over all shards (rounded up so each shard has a
+    /// The ring's budget in bytes over all shards (rounded down so each shard has a
     /// power-of-two number of 64-byte cells); overrides [`Builder::capacity`].
     pub fn capacity_bytes(mut self, bytes: usize) -> Self {
         self.capacity_bytes = Some(bytes);
@@ -473,10 +484,10 @@ impl Builder {
                 expected: "between 64 and 16384",
             });
         }
-        let cells_per_shard = budget
-            .div_ceil(CELL_BYTES)
-            .div_ceil(shards)
-            .next_power_of_two();
+        // Rounded down, so what is built never exceeds what was asked: each shard a
+        // power of two of cells (the ring indexes by mask), at most the budget's share.
+        let per_shard = (budget / CELL_BYTES / shards).max(1);
+        let cells_per_shard = 1usize << per_shard.ilog2();
         let capacity_bytes = cells_per_shard * shards * CELL_BYTES;
         // An event takes at most a whole shard (and at most 511 cells).
         let max_event_bytes = self
