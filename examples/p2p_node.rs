@@ -1,4 +1,4 @@
-//! A simulated P2P node recording into flightring at full speed.
+//! A simulated P2P node recording into flightring at a realistic node's rate.
 //!
 //! Several worker threads each own a slice of a few hundred peers. Peers connect and
 //! leave, exchange messages of a dozen types, time out, hit RPC endpoints with
@@ -10,17 +10,22 @@
 //!
 //! The recorder is built with `Settings::from_env()`, so every `FLIGHTRING_*` variable
 //! applies (`FLIGHTRING_CAPACITY`, `FLIGHTRING_MIN_SEVERITY`, `FLIGHTRING_RETENTION`,
-//! `FLIGHTRING_CONFIG` for a TOML file, …). The streaming exporter writes every event
-//! to `FLIGHTRING_OUTPUT` (default `flight_recorder.jsonl`) as it runs, and a panic
-//! anywhere writes a post-mortem dump to the current directory.
+//! `FLIGHTRING_CONFIG` for a TOML file, …). Everything it writes goes under one
+//! directory, `--out DIR` (default `flightring-demo/`): the streaming exporter's
+//! `flight_recorder.jsonl` (or `FLIGHTRING_OUTPUT`), the JSON export, panic dumps and
+//! recordings.
 //!
 //! ```text
 //! cargo run --release --example p2p_node -- [--seconds 10] [--threads 4] [--peers 300]
-//!                                           [--rate 0] [--snapshot flightring_export.json]
+//!                     [--rate 5000 | --flood] [--out flightring-demo] [--snapshot PATH]
 //! cargo run --release --features http --example p2p_node -- --serve 127.0.0.1:9184 [--linger 60]
 //!                                           [--recordings DIR]
 //! ```
-//! `--rate` caps events per second per thread (0: as fast as possible). `--serve ADDR`
+//! By default each thread records about 5,000 events/s (20,000/s in all, a busy node),
+//! three times as many during a one-second surge every five seconds, so the stream
+//! keeps every event. `--rate N` sets the per-thread rate; `--flood` (or `--rate 0`)
+//! records as fast as the machine can, to show the top speed: the ring then holds
+//! milliseconds of Debug/Info while its reserved tier keeps the warnings. `--serve ADDR`
 //! (feature `http`) serves the HTTP endpoint and its dashboard (`/`, `/health`,
 //! `/metrics`, `/events`, `/events/stream`, `/export`, `/api/recordings`, …) while the
 //! node runs, and `--linger N` keeps it up N seconds after the workload ends;
@@ -62,10 +67,11 @@ struct Args {
     threads: usize,
     peers: usize,
     rate: u64,
-    snapshot: String,
+    out: std::path::PathBuf,
+    snapshot: Option<String>,
     serve: Option<String>,
     linger: u64,
-    recordings: String,
+    recordings: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -73,10 +79,11 @@ fn parse_args() -> Result<Args, String> {
         seconds: 10,
         threads: 4,
         peers: 300,
-        rate: 0,
-        snapshot: "flightring_export.json".into(),
+        rate: 5_000,
+        out: "flightring-demo".into(),
+        snapshot: None,
         serve: None,
-        recordings: "flightring_recordings".into(),
+        recordings: None,
         linger: 0,
     };
     let mut it = std::env::args().skip(1);
@@ -103,16 +110,18 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--rate: {e}"))?
             }
-            "--snapshot" => a.snapshot = value("--snapshot")?,
+            "--flood" => a.rate = 0,
+            "--out" => a.out = value("--out")?.into(),
+            "--snapshot" => a.snapshot = Some(value("--snapshot")?),
             "--serve" => a.serve = Some(value("--serve")?),
-            "--recordings" => a.recordings = value("--recordings")?,
+            "--recordings" => a.recordings = Some(value("--recordings")?),
             "--linger" => {
                 a.linger = value("--linger")?
                     .parse()
                     .map_err(|e| format!("--linger: {e}"))?
             }
             "-h" | "--help" => {
-                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD] [--snapshot PATH] [--serve ADDR] [--linger SECONDS] [--recordings DIR]");
+                println!("usage: p2p_node [--seconds N] [--threads N] [--peers N] [--rate EVENTS_PER_S_PER_THREAD | --flood] [--out DIR] [--snapshot PATH] [--serve ADDR] [--linger SECONDS] [--recordings DIR]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -158,21 +167,31 @@ impl std::fmt::Display for SimError {
 }
 impl std::error::Error for SimError {}
 
+/// What the main thread tells the workers: stop, an incident is on, a surge is on.
+struct Flags {
+    stop: Arc<AtomicBool>,
+    incident: Arc<AtomicBool>,
+    surge: Arc<AtomicBool>,
+}
+
 fn worker(
     rec: Recorder,
     id: usize,
     peers: Vec<(String, String)>,
     args_rate: u64,
-    stop: Arc<AtomicBool>,
-    incident: Arc<AtomicBool>,
+    flags: Flags,
     done: Arc<AtomicU64>,
 ) {
+    let Flags {
+        stop,
+        incident,
+        surge,
+    } = flags;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (id as u64 + 1).wrapping_mul(0xbf58_476d_1ce4_e5b9));
     let mut connected = vec![false; peers.len()];
     let block_kind = rec.kind("block_processed");
     let mut text = String::with_capacity(128);
-    let mut n: u64 = 0;
-    let started = Instant::now();
+    let mut next_at = Instant::now();
     let mut height = 812_000 + id as u64 * 1_000_000;
     while !stop.load(Ordering::Relaxed) {
         for _ in 0..256 {
@@ -230,12 +249,17 @@ fn worker(
                 };
                 rec.message(peer, t, dir, size / 2 + rng.below(size));
             }
-            n += 1;
         }
         if args_rate > 0 {
-            let due = Duration::from_secs_f64(n as f64 / args_rate as f64);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
+            // Paced per 256 events at the current rate (three times it in a surge);
+            // after a stall it does not catch up in a flood.
+            let rate = args_rate * if surge.load(Ordering::Relaxed) { 3 } else { 1 };
+            next_at += Duration::from_secs_f64(256.0 / rate as f64);
+            let now = Instant::now();
+            if next_at > now {
+                std::thread::sleep(next_at - now);
+            } else if now - next_at > Duration::from_millis(100) {
+                next_at = now;
             }
         }
         done.fetch_add(256, Ordering::Relaxed);
@@ -354,13 +378,29 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = flightring::install_panic_hook(&rec, ".") {
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("p2p_node: cannot create {}: {e}", args.out.display());
+        std::process::exit(1);
+    }
+    let out = |name: &str| args.out.join(name).display().to_string();
+    let snapshot = args
+        .snapshot
+        .clone()
+        .unwrap_or_else(|| out("flightring_export.json"));
+    let recordings = args.recordings.clone().unwrap_or_else(|| out("recordings"));
+    if let Err(e) = flightring::install_panic_hook(&rec, &args.out) {
         eprintln!("p2p_node: no post-mortem dump on panic: {e}");
     }
-    let exporter = match flightring::exporter::Exporter::start(
-        &rec,
-        settings.exporter.clone().unwrap_or_default(),
-    ) {
+    // The stream goes under --out unless FLIGHTRING_OUTPUT (or a config file) says where.
+    let stream =
+        settings
+            .exporter
+            .clone()
+            .unwrap_or_else(|| flightring::exporter::ExporterConfig {
+                path: args.out.join("flight_recorder.jsonl"),
+                ..Default::default()
+            });
+    let exporter = match flightring::exporter::Exporter::start(&rec, stream) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("p2p_node: {e}");
@@ -371,18 +411,29 @@ fn main() {
     let server = args
         .serve
         .as_deref()
-        .map(|addr| serve(&rec, addr, &args.recordings, &monitor));
+        .map(|addr| serve(&rec, addr, &recordings, &monitor));
+    let pace = if args.rate == 0 {
+        "flat out (--flood)".to_owned()
+    } else {
+        format!(
+            "{} events/s per thread, 3x in a 1 s surge every 5 s",
+            args.rate
+        )
+    };
     println!(
-        "flightring p2p_node: {} threads, {} peers, {} s; ring of {} events in {} shards, {:.1} MiB",
+        "flightring p2p_node: {} threads, {} peers, {} s, {pace}; ring of {} events in {} shards (+{} KiB for Warning+), {:.1} MiB",
         args.threads,
         args.peers,
         args.seconds,
         rec.capacity(),
         rec.config().shards,
+        rec.config().reserved_bytes / 1024,
         rec.memory_bytes() as f64 / (1 << 20) as f64
     );
+    println!("writing under {}/", args.out.display());
     let stop = Arc::new(AtomicBool::new(false));
     let incident = Arc::new(AtomicBool::new(false));
+    let surge = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for t in 0..args.threads {
@@ -395,15 +446,15 @@ fn main() {
                 )
             })
             .collect();
-        let (rec, stop, incident, done) = (
-            rec.clone(),
-            Arc::clone(&stop),
-            Arc::clone(&incident),
-            Arc::clone(&done),
-        );
+        let flags = Flags {
+            stop: Arc::clone(&stop),
+            incident: Arc::clone(&incident),
+            surge: Arc::clone(&surge),
+        };
+        let (rec, done) = (rec.clone(), Arc::clone(&done));
         let rate = args.rate;
         handles.push(std::thread::spawn(move || {
-            worker(rec, t, peers, rate, stop, incident, done)
+            worker(rec, t, peers, rate, flags, done)
         }));
     }
     let blocks = {
@@ -416,6 +467,8 @@ fn main() {
     for sec in 1..=args.seconds {
         let incident_now = args.seconds >= 4 && sec == args.seconds * 6 / 10;
         incident.store(incident_now, Ordering::Relaxed);
+        let surge_now = sec % 5 == 3;
+        surge.store(surge_now, Ordering::Relaxed);
         if incident_now {
             rec.record(
                 &Event::new("consensus", Severity::Critical)
@@ -435,10 +488,10 @@ fn main() {
             s.retained,
             s.active_peers,
             h.status,
-            if incident_now {
-                "  (incident: error burst)"
-            } else {
-                ""
+            match (incident_now, surge_now) {
+                (true, _) => "  (incident: error burst)",
+                (_, true) if args.rate > 0 => "  (surge)",
+                _ => "",
             }
         );
         last = total;
@@ -527,19 +580,19 @@ fn main() {
         );
     }
     let write = || -> Result<u64, Box<dyn std::error::Error>> {
-        let file = std::fs::File::create(&args.snapshot)?;
+        let file = std::fs::File::create(&snapshot)?;
         rec.write_json(file)?;
-        Ok(std::fs::metadata(&args.snapshot)?.len())
+        Ok(std::fs::metadata(&snapshot)?.len())
     };
     match write() {
         Ok(bytes) => println!(
             "\nwrote {} ({:.1} MiB, {} events)",
-            args.snapshot,
+            snapshot,
             bytes as f64 / (1 << 20) as f64,
             rec.snapshot().len()
         ),
         Err(e) => {
-            eprintln!("p2p_node: could not write {}: {e}", args.snapshot);
+            eprintln!("p2p_node: could not write {snapshot}: {e}");
             std::process::exit(1);
         }
     }
