@@ -257,13 +257,11 @@ async fn connection(
             return;
         }
     };
-    let permit = if head.probe {
-        adm.probes
-            .clone()
-            .try_acquire_owned()
-            .or_else(|_| adm.general.clone().try_acquire_owned())
-    } else {
-        adm.general.clone().try_acquire_owned()
+    // A general slot if there is one; else, for a probe, a reserved one.
+    let (permit, reserved) = match adm.general.clone().try_acquire_owned() {
+        Ok(p) => (Ok(p), false),
+        Err(_) if head.probe => (adm.probes.clone().try_acquire_owned(), true),
+        Err(e) => (Err(e), false),
     };
     let Ok(permit) = permit else {
         adm.counters.refused(Refusal::Busy);
@@ -276,8 +274,8 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(adm.header_timeout)
         .max_buf_size(adm.max_buf)
-        // A probe's slot serves that one request: it cannot be kept for others.
-        .keep_alive(!head.probe)
+        // A reserved slot serves that one request: it cannot be kept for others.
+        .keep_alive(!reserved)
         .serve_connection(TokioIo::new(io), service);
     let _ = watcher.watch(conn).await;
     drop(permit);
