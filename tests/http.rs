@@ -232,6 +232,11 @@ fn events_filter_newest_first_and_name_bad_parameters() {
         ("kind=", "kind"),
         ("colour=red", "colour"),
         ("peer=a&peer=b", "peer"),
+        // Malformed percent-encoding, and percent-encoding that is not UTF-8.
+        ("kind=%ZZ", "kind"),
+        ("kind=%C3%28", "kind"),
+        ("kind=rpc%", "kind"),
+        ("min_sev%ZZ=info", "min_sev%ZZ"),
     ] {
         let r = get(addr, &format!("/events?{query}"));
         assert_eq!(r.status, 400, "{query}: {}", r.body);
@@ -482,13 +487,16 @@ fn connection_and_request_limits() {
     // Two long-lived streams take both connections.
     let _a = SseReader::open(addr, "/events/stream");
     let _b = SseReader::open(addr, "/events/stream");
+    // /health has reserved slots; another endpoint is refused as busy (429, not 503).
     let r = get(addr, "/health");
-    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = get(addr, "/stats");
+    assert_eq!(r.status, 429, "{}", r.body);
     assert_eq!(r.json()["error"], "busy");
     drop((_a, _b));
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let r = get(addr, "/health");
+        let r = get(addr, "/stats");
         if r.status == 200 {
             break;
         }

@@ -393,6 +393,55 @@ fn blocks_missed_and_alerts_with_a_monitor_and_an_alert_manager() {
     assert_eq!(s, 200, "{b}");
     assert_eq!(b["recent"][0]["alert"]["rule"], "streak");
     assert!(b["recent"][0]["state"]["Delivered"].is_object(), "{b}");
+    // /metrics serves the monitor's and the alert manager's metrics beside the
+    // recorder's, in both formats.
+    let (s, text) = get(a, "/metrics");
+    assert_eq!(s, 200);
+    for line in [
+        "flightring_blocks_processed_total 2\n",
+        "flightring_blocks_missed_total{reason=\"",
+        "flightring_missed_streak_longest 3\n",
+        "flightring_block_recovery_seconds_count 0\n",
+        "flightring_alerts_sent_total ",
+        "flightring_http_refused_total{reason=\"busy\"} 0\n",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let missed: u64 = text
+        .lines()
+        .filter(|l| l.starts_with("flightring_blocks_missed_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(missed, 3);
+    let dir =
+        std::env::temp_dir().join(format!("flightring-blocks-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("metrics.txt");
+    std::fs::write(&path, &text).unwrap();
+    let out = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(&path).unwrap())
+        .output()
+        .expect("promtool not found: run `bash .ci/test`, which installs it");
+    let _ = std::fs::remove_dir_all(&dir);
+    // promtool's lint warnings (no HELP on a few alert families) still exit 1; the
+    // text must parse, which is what a scraper needs.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("error while linting"), "{stderr}\n{text}");
+    let om = agent()
+        .get(format!("http://{a}/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(om.ends_with("# EOF\n"), "{om}");
+    assert!(
+        om.contains("# TYPE flightring_blocks_processed counter\n"),
+        "{om}"
+    );
+    assert!(om.contains("flightring_blocks_processed_total 2\n"), "{om}");
     let (_, info) = get_json(a, "/api/info");
     assert_eq!(
         (info["monitor"].as_bool(), info["alerts"].as_bool()),

@@ -69,6 +69,26 @@ fn lock(
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// The attached monitor's and alert manager's metrics
+/// ([`BlockMonitor::to_prometheus`](crate::monitor::BlockMonitor::to_prometheus),
+/// [`AlertStats::to_prometheus`](crate::alert::AlertStats::to_prometheus)) as
+/// Prometheus text, for `/metrics`; empty with neither attached.
+pub(crate) fn to_prometheus(opts: &HttpOptions) -> String {
+    #[allow(unused_mut)]
+    let mut out = String::new();
+    #[cfg(feature = "monitor")]
+    if let Some(m) = &opts.monitor {
+        // Rendered under the lock: the monitor's figures are small.
+        out.push_str(&lock(m).to_prometheus());
+    }
+    #[cfg(feature = "alerts")]
+    if let Some(a) = &opts.alerts {
+        out.push_str(&a.stats().to_prometheus());
+    }
+    let _ = opts;
+    out
+}
+
 const MONITOR_HOW: &str = "HttpOptions::monitor, feature monitor";
 
 fn blocks(mon: Monitor, q: Option<String>) -> Result<Response, ApiError> {

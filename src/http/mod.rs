@@ -23,7 +23,7 @@
 //! | `/health` | [`Health`](crate::Health); **200** when Healthy or Degraded, **503** when Unhealthy |
 //! | `/stats` | [`Stats`](crate::Stats) |
 //! | `/report?period=60s` | [`NetworkReport`](crate::NetworkReport) |
-//! | `/metrics` | Prometheus text, or OpenMetrics when the `Accept` header asks for it (see [`crate::integrations::prometheus`]) |
+//! | `/metrics` | Prometheus text, or OpenMetrics when the `Accept` header asks for it (see [`crate::integrations::prometheus`]); also the endpoint's own figures (`flightring_http_*`) and an attached monitor's and alert manager's metrics (`flightring_blocks_*`, `flightring_alerts_*`) |
 //! | `/events?limit=&min_severity=&kind=&peer=&since=&until=&contains=&text=&ignore_case=` | `{"count", "limit", "events"}`, events newest first; `limit` defaults to 100 |
 //! | `/events/stream?…` | server-sent events of new events as they are recorded (same filters; `limit` ends the stream after that many) |
 //! | `/export?format=json\|jsonl\|csv` | the whole ring, streamed in chunks as it is serialised |
@@ -45,19 +45,37 @@
 //!  "message":"min_severity: unknown severity (expected debug, info, warning, error or critical)"}
 //! ```
 //!
-//! Unknown and repeated parameters are refused the same way. Other codes:
-//! `unauthorized` (401), `not_found` (404), `request_too_large` (413), `uri_too_long`
-//! (414), `busy` (503: too many connections, or too many exports at once).
+//! Unknown, repeated and malformed parameters (`kind=%ZZ`, percent-encoding that is
+//! not UTF-8) are refused the same way. Other codes, each with such a body:
+//! `unauthorized` (401), `not_found` (404), `method_not_allowed` (405, with `Allow`),
+//! `request_timeout` (408: the headers did not arrive in time), `request_too_large`
+//! (413), `uri_too_long` (414), `headers_too_large` (431), `busy` (429 with
+//! `Retry-After: 1`: too many connections, or too many exports at once — never 503,
+//! which only `/health` answers, for Unhealthy).
 //!
 //! # Protection
 //!
 //! - **Auth**: with [`HttpOptions::bearer_token`], every request needs
 //!   `Authorization: Bearer <token>` (compared in constant time), except `/health` if
 //!   [`HttpOptions::public_health`] is set.
-//! - **Limits**: at most [`HttpOptions::max_connections`] connections (more are
-//!   answered 503 and closed), requests of at most [`HttpOptions::max_request_bytes`],
-//!   headers read within [`HttpOptions::header_read_timeout`], at most
+//! - **Floods**: a connection's first request head is read before it takes a slot,
+//!   within [`HttpOptions::header_read_timeout`] (408 after); when too many are still
+//!   sending theirs, the oldest is evicted (408), so silent or slowloris connections
+//!   cannot keep a new request from being read. At most
+//!   [`HttpOptions::max_connections`] are served at once (429 beyond), plus
+//!   [`HttpOptions::probe_connections`] reserved for `GET /health` and `GET /metrics`,
+//!   which therefore answer under a flood. The listen backlog is 1024. Refusals are
+//!   counted at `/metrics` (`flightring_http_refused_total{reason}`).
+//! - **Limits**: request targets and bodies of at most
+//!   [`HttpOptions::max_request_bytes`], headers of at most that plus 8 KiB, at most
 //!   [`HttpOptions::max_concurrent_exports`] exports at once.
+//! - **Clients that stop reading**: a write that makes no progress for
+//!   [`HttpOptions::write_timeout`] cuts the connection (counted in
+//!   `flightring_http_write_timeouts_total`), so a stalled export frees its place. An
+//!   event stream holds at most [`HttpOptions::stream_buffer_bytes`] for its client,
+//!   and all streams together [`HttpOptions::stream_total_bytes`] (plus one frame each;
+//!   `flightring_http_sse_buffered_bytes` shows it); beyond, it stops reading the ring
+//!   and the client is told what it lost.
 //! - **Writers never wait**: every endpoint reads like any reader does (published
 //!   health, counter sums, snapshots, cursors). A slow client holds only its own
 //!   connection's buffers; an event-stream client that falls behind loses events (and
@@ -72,7 +90,10 @@
 
 mod api;
 mod blocks;
+mod counters;
 mod dashboard;
+mod head;
+mod io;
 mod params;
 mod routes;
 mod server;
@@ -114,12 +135,16 @@ pub struct HttpOptions {
     pub(crate) bearer_token: Option<String>,
     pub(crate) public_health: bool,
     pub(crate) max_connections: usize,
+    pub(crate) probe_connections: usize,
+    pub(crate) write_timeout: Duration,
     pub(crate) max_request_bytes: usize,
     pub(crate) header_read_timeout: Duration,
     pub(crate) max_events: usize,
     pub(crate) max_concurrent_exports: usize,
     pub(crate) stream_poll: Duration,
     pub(crate) stream_buffer_frames: usize,
+    pub(crate) stream_buffer_bytes: usize,
+    pub(crate) stream_total_bytes: usize,
     pub(crate) shutdown_grace: Duration,
     pub(crate) recordings_dir: Option<std::path::PathBuf>,
     #[cfg(feature = "monitor")]
@@ -134,12 +159,16 @@ impl Default for HttpOptions {
             bearer_token: None,
             public_health: false,
             max_connections: 64,
+            probe_connections: 8,
+            write_timeout: Duration::from_secs(30),
             max_request_bytes: 16 << 10,
             header_read_timeout: Duration::from_secs(10),
             max_events: 10_000,
             max_concurrent_exports: 2,
             stream_poll: Duration::from_millis(100),
             stream_buffer_frames: 16,
+            stream_buffer_bytes: 256 << 10,
+            stream_total_bytes: 8 << 20,
             shutdown_grace: Duration::from_secs(5),
             recordings_dir: None,
             #[cfg(feature = "monitor")]
@@ -164,20 +193,41 @@ impl HttpOptions {
         self
     }
 
-    /// Connections served at once; more are answered 503 and closed. Default 64.
+    /// Connections served at once (each holds its slot while kept alive); more are
+    /// answered 429 `busy` with `Retry-After: 1` and closed. Connections still sending
+    /// their first request head do not hold a slot. Default 64.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
         self
     }
 
-    /// The longest request target (path and query) and body accepted, in bytes; also
-    /// bounds the header buffer (at least 8 KiB). Default 16 KiB.
+    /// Slots reserved for `GET /health` and `GET /metrics` when every
+    /// [`max_connections`](HttpOptions::max_connections) slot is taken: a supervisor
+    /// and a scraper still get answers while the endpoint is flooded. A reserved slot
+    /// serves one request (no keep-alive). Default 8; 0 reserves none.
+    pub fn probe_connections(mut self, n: usize) -> Self {
+        self.probe_connections = n;
+        self
+    }
+
+    /// How long a write to a client may make no progress before the connection is cut:
+    /// a client that stops reading an event stream or an export frees its slot, its
+    /// buffers and (for an export) the export's place. Default 30 s.
+    pub fn write_timeout(mut self, d: Duration) -> Self {
+        self.write_timeout = d.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The longest request target (path and query, 414 beyond) and body (413 beyond)
+    /// accepted, in bytes. The request line and headers together may take this plus
+    /// 8 KiB (431 beyond). Default 16 KiB.
     pub fn max_request_bytes(mut self, n: usize) -> Self {
         self.max_request_bytes = n;
         self
     }
 
-    /// How long a client may take to send its request headers. Default 10 s.
+    /// How long a client may take to send its request headers; a connection that has
+    /// not sent them by then is answered 408 and closed. Default 10 s.
     pub fn header_read_timeout(mut self, d: Duration) -> Self {
         self.header_read_timeout = d;
         self
@@ -201,10 +251,27 @@ impl HttpOptions {
         self
     }
 
-    /// Frames (each up to 512 events) an event stream queues for a slow client before
+    /// Frames (each up to 128 events) an event stream queues for a slow client before
     /// it stops reading the ring (and starts losing events). Default 16.
     pub fn stream_buffer_frames(mut self, n: usize) -> Self {
         self.stream_buffer_frames = n.max(1);
+        self
+    }
+
+    /// Bytes an event stream may hold for a client that has not read them (queued or
+    /// in the connection's write buffer) before it stops reading the ring; the client
+    /// is then told what it lost when it catches up. A stream may go over by one frame
+    /// (at most 128 events). Default 256 KiB.
+    pub fn stream_buffer_bytes(mut self, n: usize) -> Self {
+        self.stream_buffer_bytes = n.max(1);
+        self
+    }
+
+    /// Bytes all event streams together may hold for their clients (each may still
+    /// send one frame when it holds nothing). Shown at `/metrics` as
+    /// `flightring_http_sse_buffered_bytes`. Default 8 MiB.
+    pub fn stream_total_bytes(mut self, n: usize) -> Self {
+        self.stream_total_bytes = n.max(1);
         self
     }
 
@@ -270,5 +337,11 @@ pub fn router_with(rec: Recorder, opts: HttpOptions) -> axum::Router {
     // Nothing shuts a mounted router down: the sender lives as long as the router, so
     // streams never see the channel close.
     let (keep, rx) = watch::channel(false);
-    routes::build(rec, opts, rx, Some(std::sync::Arc::new(keep)))
+    routes::build(
+        rec,
+        opts,
+        rx,
+        Some(std::sync::Arc::new(keep)),
+        counters::Counters::new(),
+    )
 }

@@ -109,7 +109,10 @@ impl Params {
     /// Decodes `raw` and checks every name is in `allowed` and given once.
     pub(crate) fn parse(raw: Option<&str>, allowed: &[&str]) -> Result<Params, ApiError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in form_urlencoded::parse(raw.unwrap_or("").as_bytes()) {
+        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (raw_k, raw_v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = decode(raw_k).map_err(|why| ApiError::bad_parameter(raw_k, raw_v, why))?;
+            let v = decode(raw_v).map_err(|why| ApiError::bad_parameter(&k, raw_v, why))?;
             if !allowed.contains(&&*k) {
                 let expected = if allowed.is_empty() {
                     "this endpoint takes no parameters".to_owned()
@@ -124,7 +127,7 @@ impl Params {
             if pairs.iter().any(|(seen, _)| *seen == k) {
                 return Err(ApiError::bad_parameter(&k, &v, "given more than once"));
             }
-            pairs.push((k.into_owned(), v.into_owned()));
+            pairs.push((k, v));
         }
         Ok(Params { pairs })
     }
@@ -196,6 +199,35 @@ impl Params {
             })
             .transpose()
     }
+}
+
+/// Decodes one `application/x-www-form-urlencoded` name or value strictly: `+` is a
+/// space, `%` must be followed by two hex digits, and the result must be UTF-8.
+fn decode(raw: &str) -> Result<String, &'static str> {
+    let b = raw.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                let (Some(hi), Some(lo)) = (
+                    b.get(i + 1).copied().and_then(hex),
+                    b.get(i + 2).copied().and_then(hex),
+                ) else {
+                    return Err(
+                        "malformed percent-encoding (% must be followed by two hex digits)",
+                    );
+                };
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "percent-encoding that is not UTF-8")
 }
 
 /// The parameters `/events` and `/events/stream` take: the filters [`event_query`]
@@ -284,6 +316,22 @@ mod tests {
         assert!(e.message.contains("more than once"));
         let e = err("x=1", &[]);
         assert!(e.message.contains("takes no parameters"));
+    }
+
+    #[test]
+    fn malformed_percent_encoding_is_refused_naming_the_parameter() {
+        for (raw, name) in [
+            ("kind=%ZZ", "kind"),
+            ("kind=%C3%28", "kind"),
+            ("kind=a%2", "kind"),
+            ("ki%nd=a", "ki%nd"),
+        ] {
+            let e = err(raw, &["kind"]);
+            assert_eq!(e.parameter.as_deref(), Some(name), "{raw}");
+            assert!(e.message.contains("percent-encoding"), "{}", e.message);
+        }
+        let p = Params::parse(Some("kind=a+b%2Fc%C3%A9"), &["kind"]).unwrap();
+        assert_eq!(p.get("kind"), Some("a b/cé"));
     }
 
     #[test]

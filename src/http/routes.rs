@@ -16,6 +16,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use super::counters::Counters;
 use super::params::{event_query, json_response, ApiError, Params, EVENT_PARAMS};
 use super::{api, blocks, dashboard, stream, HttpOptions};
 use crate::integrations::prometheus::{self, Format};
@@ -32,6 +33,8 @@ struct AppState {
     exports: Arc<Semaphore>,
     /// The sender of `shutdown` when nothing else owns it (a mounted router).
     _keep: Option<Arc<watch::Sender<bool>>>,
+    /// The endpoint's own figures (refusals, event-stream bytes), shown at `/metrics`.
+    counters: Arc<Counters>,
 }
 
 /// The router over `rec`; `shutdown` ends event streams when it turns `true`.
@@ -40,6 +43,7 @@ pub(crate) fn build(
     opts: HttpOptions,
     shutdown: watch::Receiver<bool>,
     keep: Option<Arc<watch::Sender<bool>>>,
+    counters: Arc<Counters>,
 ) -> Router {
     let extra = dashboard::router(&opts)
         .merge(blocks::router(&opts))
@@ -50,6 +54,7 @@ pub(crate) fn build(
         exports: Arc::new(Semaphore::new(opts.max_concurrent_exports)),
         opts: Arc::new(opts),
         shutdown,
+        counters,
     };
     Router::new()
         .route("/health", get(health))
@@ -120,7 +125,33 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
             .into_response();
         }
     }
-    next.run(req).await
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return method_not_allowed(&method, resp);
+    }
+    resp
+}
+
+/// Gives axum's bare 405 a JSON body naming the method and the ones allowed (the
+/// `Allow` header stays).
+fn method_not_allowed(method: &axum::http::Method, resp: Response) -> Response {
+    let allow = resp.headers().get(header::ALLOW).cloned();
+    let allowed = allow
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut out = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not allowed here (allowed: {allowed})"),
+    )
+    .into_response();
+    if let Some(v) = allow {
+        out.headers_mut().insert(header::ALLOW, v);
+    }
+    out
 }
 
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
@@ -177,7 +208,10 @@ async fn metrics(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let format = Format::from_accept(accept);
-    let body = prometheus::render(&st.rec, format);
+    let mut body = prometheus::render(&st.rec, format);
+    let mut extra = st.counters.to_prometheus();
+    extra.push_str(&blocks::to_prometheus(&st.opts));
+    append_text_metrics(&mut body, &extra, format);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -186,6 +220,32 @@ async fn metrics(
         body,
     )
         .into_response())
+}
+
+/// Appends `extra`, Prometheus text (format 0.0.4), to `body` in `format`: for
+/// OpenMetrics, counter families lose their `_total` (their samples keep it) and the
+/// text goes before `# EOF`.
+fn append_text_metrics(body: &mut String, extra: &str, format: Format) {
+    match format {
+        Format::Text => body.push_str(extra),
+        Format::OpenMetrics => {
+            let eof = body.rfind("# EOF").unwrap_or(body.len());
+            let tail = body.split_off(eof);
+            for line in extra.lines() {
+                match prometheus::family_meta(line) {
+                    Some((prefix, name, desc)) => {
+                        body.push_str(prefix);
+                        body.push_str(name.strip_suffix("_total").unwrap_or(name));
+                        body.push(' ');
+                        body.push_str(desc);
+                    }
+                    None => body.push_str(line),
+                }
+                body.push('\n');
+            }
+            body.push_str(&tail);
+        }
+    }
 }
 
 /// `/histograms/NAME?format=json|hdr`: the summary (count, percentiles in ns), or
@@ -278,7 +338,13 @@ async fn events_stream(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    stream::events_stream(&st.rec, &st.opts, st.shutdown.clone(), q.as_deref())
+    stream::events_stream(
+        &st.rec,
+        &st.opts,
+        &st.counters,
+        st.shutdown.clone(),
+        q.as_deref(),
+    )
 }
 
 /// Export formats of `/export`.
@@ -304,8 +370,9 @@ async fn export(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Res
         }
     };
     let Ok(permit) = st.exports.clone().try_acquire_owned() else {
+        // 429, not 503: busy is not unhealthy.
         let mut resp = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS,
             "busy",
             format!(
                 "{} exports already in progress; try again shortly",

@@ -1,20 +1,37 @@
-//! The server's own thread: a single-threaded Tokio runtime accepting connections up
-//! to a limit, each served by hyper with a header-read timeout and a bounded request
-//! buffer, and a graceful shutdown that ends event streams and waits for in-flight
-//! requests up to a grace period.
+//! The server's own thread: a single-threaded Tokio runtime accepting connections,
+//! each served by hyper with a header-read timeout, a bounded request buffer and a
+//! write timeout, and a graceful shutdown that ends event streams and waits for
+//! in-flight requests up to a grace period.
+//!
+//! # Admission
+//!
+//! A connection first has its request head read here ([`head::read_head`]), within the
+//! header timeout; a head too slow (408), too long (414, 431) or unreadable (400) is
+//! answered with a JSON body and closed. At most `max_connections +
+//! probe_connections` connections may be at that stage: a newer one evicts the oldest
+//! (408), so silent or dribbling connections, however many, cannot keep a new request
+//! from being read. A connection with its head read takes one of `max_connections`
+//! slots for as long as it lives (keep-alive), or, for `GET /health` and `GET
+//! /metrics` when those are all taken, one of `probe_connections` reserved slots for
+//! that one request. With no slot it is answered 429 `busy` with `Retry-After: 1` —
+//! never 503, which `/health` means as Unhealthy. Every refusal is counted in
+//! `flightring_http_refused_total{reason}` at `/metrics`.
 
-use std::net::{SocketAddr, TcpListener as StdListener, ToSocketAddrs};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{oneshot, watch, Semaphore};
 
+use super::counters::{Counters, Refusal};
+use super::head::{self, HeadError};
+use super::io::ClientIo;
 use super::{routes, HttpError, HttpOptions};
 use crate::control::Thread;
 use crate::Recorder;
@@ -61,25 +78,21 @@ pub(crate) fn start(
         .to_socket_addrs()
         .map_err(|e| HttpError::Address(e.to_string()))?
         .collect();
-    let std_listener = StdListener::bind(&addrs[..]).map_err(|source| HttpError::Bind {
-        addr: addrs
-            .first()
-            .map_or_else(|| "(no address)".to_owned(), |a| a.to_string()),
-        source,
-    })?;
-    std_listener
-        .set_nonblocking(true)
-        .map_err(HttpError::Runtime)?;
-    let local = std_listener.local_addr().map_err(HttpError::Runtime)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_name("flightring-http")
         .max_blocking_threads(opts.max_concurrent_exports.max(1) + 2)
         .build()
         .map_err(HttpError::Runtime)?;
+    let listener = {
+        // The listener registers with this runtime's reactor.
+        let _enter = runtime.enter();
+        listen(&addrs)?
+    };
+    let local = listener.local_addr().map_err(HttpError::Runtime)?;
     let (stop, stop_rx) = watch::channel(false);
     let thread = Thread::spawn("flightring-http", move || {
-        runtime.block_on(run(rec, std_listener, opts, stop_rx));
+        runtime.block_on(run(rec, listener, opts, stop_rx));
         // Blocking tasks still writing to gone clients are not waited for.
         runtime.shutdown_timeout(Duration::from_millis(100));
     })
@@ -91,44 +104,92 @@ pub(crate) fn start(
     })
 }
 
-/// The answer to a connection over the limit, written before closing it.
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent-length: 82\r\n\r\n{\"error\":\"busy\",\"message\":\"too many connections to the flightring HTTP endpoint\"}\n";
+/// Connections the kernel queues before the server accepts them. std's
+/// `TcpListener::bind` asks for 128; a flood fills that before the accept loop can
+/// read and evict, so the socket is made by hand (tokio's `TcpSocket`) with more. The
+/// kernel caps it at `net.core.somaxconn` (4096 on current Linux).
+pub(crate) const LISTEN_BACKLOG: u32 = 1024;
 
-/// Answers a connection over the limit with 503 and closes it. The request is drained
-/// first (briefly): closing with unread bytes would reset the connection and the
-/// client could lose the answer.
-async fn refuse(mut stream: tokio::net::TcpStream) {
-    let _ = stream.write_all(BUSY).await;
-    let _ = stream.shutdown().await;
-    let mut sink = [0u8; 4096];
-    let drain = async {
-        let mut total = 0;
-        while let Ok(n) = stream.read(&mut sink).await {
-            total += n;
-            if n == 0 || total > 64 << 10 {
-                break;
-            }
+/// Binds the first address that works, as `TcpListener::bind` would.
+fn listen(addrs: &[SocketAddr]) -> Result<TcpListener, HttpError> {
+    let mut last = None;
+    for &addr in addrs {
+        let socket = if addr.is_ipv4() {
+            TcpSocket::new_v4()
+        } else {
+            TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|s| {
+            #[cfg(unix)]
+            s.set_reuseaddr(true)?;
+            s.bind(addr)?;
+            s.listen(LISTEN_BACKLOG)
+        });
+        match bound {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some((addr, e)),
         }
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+    }
+    Err(match last {
+        Some((addr, source)) => HttpError::Bind {
+            addr: addr.to_string(),
+            source,
+        },
+        None => HttpError::Address("the address resolved to nothing".to_owned()),
+    })
+}
+
+/// Pending connections at most (still sending their first request head); a newer one
+/// evicts the oldest.
+fn pending_limit(opts: &HttpOptions) -> usize {
+    opts.max_connections + opts.probe_connections
+}
+
+/// What the accept loop and the connection tasks share.
+struct Admission {
+    /// Connections still sending their first head, oldest first; the sender evicts one.
+    pending: Mutex<BTreeMap<u64, oneshot::Sender<()>>>,
+    /// Connections being served, any path.
+    general: Arc<Semaphore>,
+    /// Reserved for `/health` and `/metrics` when `general` is full.
+    probes: Arc<Semaphore>,
+    counters: Arc<Counters>,
+    header_timeout: Duration,
+    write_timeout: Duration,
+    max_target: usize,
+    max_buf: usize,
+}
+
+impl Admission {
+    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, oneshot::Sender<()>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 async fn run(
     rec: Recorder,
-    std_listener: StdListener,
+    listener: TcpListener,
     opts: HttpOptions,
     mut stop: watch::Receiver<bool>,
 ) {
-    let Ok(listener) = TcpListener::from_std(std_listener) else {
-        rec.set_fault("http", "could not register the listener with the runtime");
-        return;
-    };
     let grace = opts.shutdown_grace;
-    let header_timeout = opts.header_read_timeout;
-    let max_buf = opts.max_request_bytes.max(8 << 10);
-    let connections = Arc::new(Semaphore::new(opts.max_connections.max(1)));
-    let app = routes::build(rec.clone(), opts, stop.clone(), None);
+    let counters = Counters::new();
+    let max_pending = pending_limit(&opts);
+    let adm = Arc::new(Admission {
+        pending: Mutex::new(BTreeMap::new()),
+        general: Arc::new(Semaphore::new(opts.max_connections.max(1))),
+        probes: Arc::new(Semaphore::new(opts.probe_connections)),
+        counters: counters.clone(),
+        header_timeout: opts.header_read_timeout,
+        write_timeout: opts.write_timeout,
+        max_target: opts.max_request_bytes,
+        max_buf: opts
+            .max_request_bytes
+            .saturating_add(2 * head::HEADER_BYTES + 64),
+    });
+    let app = routes::build(rec.clone(), opts, stop.clone(), None, counters);
     let graceful = GracefulShutdown::new();
+    let mut next_id = 0u64;
     loop {
         let (stream, _peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -141,43 +202,81 @@ async fn run(
             },
             _ = stop.wait_for(|&s| s) => break,
         };
-        let Ok(permit) = connections.clone().try_acquire_owned() else {
-            tokio::spawn(refuse(stream));
-            continue;
-        };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let conn = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .max_buf_size(max_buf)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
-        });
+        let (evict, evicted) = oneshot::channel();
+        next_id += 1;
+        {
+            let mut pending = adm.pending();
+            while pending.len() >= max_pending {
+                // The oldest connection still sending its head makes way: a flood of
+                // silent or dribbling connections cannot keep a new one (a supervisor's
+                // /health) from being read.
+                let Some((_, oldest)) = pending.pop_first() else {
+                    break;
+                };
+                let _ = oldest.send(());
+            }
+            pending.insert(next_id, evict);
+        }
+        tokio::spawn(connection(
+            stream,
+            next_id,
+            evicted,
+            adm.clone(),
+            app.clone(),
+            graceful.watcher(),
+        ));
     }
     drop(listener);
     let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
 }
 
-#[cfg(test)]
-mod tests {
-    use super::BUSY;
-
-    #[test]
-    fn busy_answer_declares_its_length() {
-        let text = std::str::from_utf8(BUSY).unwrap();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap();
-        let declared: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length: "))
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert_eq!(declared, body.len());
-        let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(v["error"], "busy");
-    }
+/// One connection: its first head is read here (within the header timeout, unless a
+/// newer connection evicts it), then it takes a slot of its class and hyper serves it.
+async fn connection(
+    mut stream: TcpStream,
+    id: u64,
+    evicted: oneshot::Receiver<()>,
+    adm: Arc<Admission>,
+    app: axum::Router,
+    watcher: Watcher,
+) {
+    let read = tokio::select! {
+        r = tokio::time::timeout(adm.header_timeout, head::read_head(&mut stream, adm.max_target)) => {
+            r.unwrap_or(Err(HeadError::Refused(Refusal::HeaderTimeout)))
+        }
+        _ = evicted => Err(HeadError::Refused(Refusal::Evicted)),
+    };
+    adm.pending().remove(&id);
+    let head = match read {
+        Ok(head) => head,
+        Err(HeadError::Closed) => return,
+        Err(HeadError::Refused(why)) => {
+            adm.counters.refused(why);
+            head::answer_and_close(stream, head::refusal_response(why, "")).await;
+            return;
+        }
+    };
+    // A general slot if there is one; else, for a probe, a reserved one.
+    let (permit, reserved) = match adm.general.clone().try_acquire_owned() {
+        Ok(p) => (Ok(p), false),
+        Err(_) if head.probe => (adm.probes.clone().try_acquire_owned(), true),
+        Err(e) => (Err(e), false),
+    };
+    let Ok(permit) = permit else {
+        adm.counters.refused(Refusal::Busy);
+        head::answer_and_close(stream, head::refusal_response(Refusal::Busy, "")).await;
+        return;
+    };
+    let io = ClientIo::new(stream, head.bytes, adm.write_timeout, adm.counters.clone());
+    let service = TowerToHyperService::new(app);
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(adm.header_timeout)
+        .max_buf_size(adm.max_buf)
+        // A reserved slot serves that one request: it cannot be kept for others.
+        .keep_alive(!reserved)
+        .serve_connection(TokioIo::new(io), service);
+    let _ = watcher.watch(conn).await;
+    drop(permit);
 }

@@ -2,9 +2,11 @@
 //!
 //! Each client gets its own [`Cursor`](crate::Cursor), polled on a timer by a task
 //! that frames the matching events and hands them to the connection through a small
-//! bounded channel. A client that reads slower than events arrive fills the channel;
-//! the task then waits, its cursor falls behind, and the ring overwrites what it has
-//! not read. Writers never notice. When the task catches up, the cursor counts what
+//! bounded channel. Every frame counts its bytes until the connection has written and
+//! dropped it ([`Budget`]): a client that reads slower than events arrive fills its
+//! budget (`stream_buffer_bytes`), or all streams fill theirs (`stream_total_bytes`);
+//! the task then stops reading, its cursor falls behind, and the ring overwrites what
+//! it has not read. Writers never notice, and memory stays bounded. When the task catches up, the cursor counts what
 //! it missed and the client gets a `lost` notice before the next events:
 //!
 //! ```text
@@ -23,6 +25,7 @@
 
 use std::convert::Infallible;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -31,6 +34,7 @@ use axum::response::Response;
 use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
+use super::counters::{Budget, Counters};
 use super::params::{event_query, ApiError, Params, EVENT_PARAMS};
 use super::HttpOptions;
 use crate::{EventRecord, Recorder};
@@ -38,8 +42,8 @@ use crate::{EventRecord, Recorder};
 /// How long an idle stream waits before sending a keep-alive comment.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
-/// Events read from the cursor per poll.
-const POLL_BATCH: usize = 512;
+/// Events read from the cursor per poll: a frame holds at most this many.
+const POLL_BATCH: usize = 128;
 
 /// A response body of the chunks sent down `rx`, ending when every sender has gone:
 /// what a task producing a body (an event stream, an export) hands the connection.
@@ -55,6 +59,7 @@ pub(crate) fn channel_body(rx: mpsc::Receiver<Bytes>) -> Body {
 pub(crate) fn events_stream(
     rec: &Recorder,
     opts: &HttpOptions,
+    counters: &Arc<Counters>,
     mut shutdown: watch::Receiver<bool>,
     raw_query: Option<&str>,
 ) -> Result<Response, ApiError> {
@@ -63,11 +68,23 @@ pub(crate) fn events_stream(
     let query = event_query(&p, None)?;
     let (tx, rx) = mpsc::channel::<Bytes>(opts.stream_buffer_frames.max(1));
     let poll_every = opts.stream_poll;
+    let (per_stream, all_streams) = (opts.stream_buffer_bytes, opts.stream_total_bytes);
+    let budget = Budget::new(counters.clone());
+    let open = counters.sse_stream();
     let rec = rec.clone();
     // Created before the response goes out: a client that has the headers is
     // following from then on.
     let mut cursor = rec.cursor();
     tokio::spawn(async move {
+        let _open = open;
+        // Room for another frame: a free place in the channel, and (unless this client
+        // holds nothing, so that every stream progresses) its bytes and every stream's
+        // under their budgets.
+        let room = |tx: &mpsc::Sender<Bytes>| {
+            tx.capacity() > 0
+                && (budget.held() == 0
+                    || (budget.held() < per_stream && budget.total() < all_streams))
+        };
         let mut batch: Vec<EventRecord> = Vec::with_capacity(POLL_BATCH);
         let mut frame: Vec<u8> = Vec::with_capacity(16 << 10);
         let mut sent = 0usize;
@@ -76,8 +93,10 @@ pub(crate) fn events_stream(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let _ = write!(frame, ": flightring event stream\nretry: 1000\n\n");
         'stream: loop {
-            // Drain what the cursor has, a batch at a time.
-            loop {
+            // Drain what the cursor has, a batch at a time, while the client has room.
+            // Without room the cursor stays put: the ring overwrites what it has not
+            // read and the cursor counts it, so the client is told the exact loss.
+            while room(&tx) {
                 batch.clear();
                 let lost = cursor.poll_into(&mut batch, POLL_BATCH);
                 if lost > 0 {
@@ -94,18 +113,17 @@ pub(crate) fn events_stream(
                     sent += 1;
                     if limit.is_some_and(|n| sent >= n) {
                         frame.extend_from_slice(b"event: end\ndata: {\"reason\":\"limit\"}\n\n");
-                        let _ = tx.send(Bytes::from(std::mem::take(&mut frame))).await;
+                        let _ = tx.send(budget.track(std::mem::take(&mut frame))).await;
                         break 'stream;
                     }
                 }
                 if !frame.is_empty() {
                     idle = Duration::ZERO;
                     let bytes =
-                        Bytes::from(std::mem::replace(&mut frame, Vec::with_capacity(16 << 10)));
-                    // Waits while the client is behind; the cursor waits with it.
-                    tokio::select! {
-                        r = tx.send(bytes) => if r.is_err() { break 'stream },
-                        _ = shutdown.wait_for(|&s| s) => break 'stream,
+                        budget.track(std::mem::replace(&mut frame, Vec::with_capacity(16 << 10)));
+                    // `room` saw a free place, and this task is the only sender.
+                    if tx.try_send(bytes).is_err() {
+                        break 'stream;
                     }
                 }
                 if batch.len() < POLL_BATCH {

@@ -231,12 +231,8 @@ fn openmetrics_to_text(om: &str, out: &mut String) {
         if line == "# EOF" || line.starts_with("# UNIT ") {
             continue;
         }
-        let meta = ["# HELP ", "# TYPE "]
-            .into_iter()
-            .find_map(|p| Some((p, line.strip_prefix(p)?)));
-        match meta {
-            Some((prefix, rest)) => {
-                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+        match family_meta(line) {
+            Some((prefix, name, tail)) => {
                 out.push_str(prefix);
                 out.push_str(name);
                 if counters.contains(&name) {
@@ -249,6 +245,16 @@ fn openmetrics_to_text(om: &str, out: &mut String) {
         }
         out.push('\n');
     }
+}
+
+/// A `# HELP` or `# TYPE` line as (that prefix, the family name, the rest); `None`
+/// for any other line.
+pub(crate) fn family_meta(line: &str) -> Option<(&'static str, &str, &str)> {
+    let (prefix, rest) = ["# HELP ", "# TYPE "]
+        .into_iter()
+        .find_map(|p| Some((p, line.strip_prefix(p)?)))?;
+    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    Some((prefix, name, tail))
 }
 
 fn severity_label(s: Severity) -> &'static str {
