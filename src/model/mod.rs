@@ -6,6 +6,7 @@
 pub(crate) mod config;
 pub(crate) mod duration;
 pub(crate) mod event;
+pub(crate) mod float;
 pub(crate) mod kind;
 pub(crate) mod redaction;
 pub(crate) mod rfc3339;
