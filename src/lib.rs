@@ -55,6 +55,7 @@
 // leaves, the data model, the hot path, the read side, the facade, the runtime, then
 // the optional parts.
 mod control;
+mod lines;
 mod macros;
 mod sync;
 mod text;
@@ -110,8 +111,9 @@ pub use model::{
 };
 pub use read::cursor::Batch;
 pub use read::export::{
-    read_jsonl, write_csv_cell, CsvOptions, ExportError, ImportError, CSV_HEADER, SCHEMA,
-    SCHEMA_VERSION,
+    read_jsonl, read_jsonl_partial, read_jsonl_with, write_csv_cell, CsvOptions, ExportError,
+    ImportError, ReadLimits, CSV_HEADER, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES,
+    SCHEMA, SCHEMA_VERSION,
 };
 pub use read::health::{Health, HealthFigures, HealthStatus};
 pub use read::query::Query;
