@@ -107,7 +107,8 @@ pub use model::{
     format_duration, parse_duration, Builder, Config, ConfigError, Direction, Event, EventRecord,
     FieldValue, HealthThresholds, Kind, Metadata, ParseDurationError, ParseSeverityError,
     ParseTimestampError, RedactionConfig, Severity, Timestamp, Value, DEFAULT_ALLOW_KEYS,
-    DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
+    DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, MIN_HEALTH_INTERVAL, MIN_RETENTION,
+    MIN_SWEEP_INTERVAL, REDACTED, SLOT_SIZES,
 };
 pub use read::cursor::Batch;
 pub use read::export::{
