@@ -472,6 +472,9 @@ fn main() {
         s.truncated,
         s.rejected.total()
     );
+    for t in &s.tiers {
+        println!("   tier {:<8} {t}   overwritten {}", t.tier, t.overwritten);
+    }
     println!(
         "   memory {:.1} MiB ({:.0} bytes per retained event)",
         s.memory_bytes as f64 / (1 << 20) as f64,

@@ -189,6 +189,19 @@ impl<X, S: Clone> Shared<X, S> {
         lock(&self.stats).clone_from(stats);
     }
 
+    /// [`Shared::sleep`] for a thread that already knows it is stopping (and is draining
+    /// until a deadline): only a ticket past `seen`, or the time, wakes it. (Waiting on
+    /// the stop flag again would return at once, and the drain would spin a core.)
+    #[cfg(feature = "otlp")]
+    pub(crate) fn sleep_stopping(&self, wait: Duration, seen: u64) {
+        let c = lock(&self.ctl);
+        drop(
+            self.wake
+                .wait_timeout_while(c, wait, |c| c.flush_requested == seen)
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+    }
+
     /// Sleeps up to `wait`, or until stop or a ticket past `seen` arrives. Returns
     /// whether the thread was asked to stop.
     pub(crate) fn sleep(&self, wait: Duration, seen: u64) -> bool {

@@ -119,7 +119,7 @@ pub use read::export::{
 pub use read::health::{Health, HealthFigures, HealthStatus};
 pub use read::query::Query;
 pub use read::snapshot::Snapshot;
-pub use read::stats::{Rejected, Stats, WindowStats};
+pub use read::stats::{Rejected, Stats, TierStats, WindowStats};
 pub use recorder::{Counter, Cursor, Histogram, Recorder};
 pub use runtime::panic_hook::{
     install_panic_hook, PanicDump, PanicHook, PanicLocation, PanicRecord, PANIC_SCHEMA,

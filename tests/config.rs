@@ -82,14 +82,27 @@ fn each_invalid_field_is_named() {
 }
 
 #[test]
-fn capacity_rounds_up_to_power_of_two_per_shard_and_memory_is_fixed() {
+fn capacity_rounds_down_to_power_of_two_per_shard_and_memory_is_fixed() {
     let rec = Recorder::builder()
         .capacity(1000)
         .shards(3)
         .build()
         .unwrap();
     assert_eq!(rec.config().shards, 3);
-    assert_eq!(rec.capacity(), 3 * 512);
+    // 128,000 bytes over 3 shards: 666 cells each, rounded down to 512.
+    assert_eq!(rec.capacity(), 3 * 512 * 64 / 128);
+    // Issue #11 item 4: what is built is never more than what was asked.
+    for (capacity, shards) in [(65_536, 3), (100, 3), (1024, 1000), (1000, 7)] {
+        let c = Recorder::builder()
+            .capacity(capacity)
+            .shards(shards)
+            .config()
+            .unwrap();
+        assert!(c.capacity <= capacity, "{capacity} over {shards}: {c:?}");
+        assert!(c.capacity_bytes <= capacity * 128, "{c:?}");
+        assert!(c.capacity * 2 > capacity, "at most halved: {c:?}");
+        assert_eq!(c.shards, shards);
+    }
     let rec = Recorder::builder()
         .capacity(65_536)
         .shards(8)
@@ -189,4 +202,32 @@ fn intervals_below_their_minimum_are_refused_with_the_minimum() {
         .health_interval(MIN_HEALTH_INTERVAL)
         .build()
         .unwrap();
+}
+
+/// Issue #11 item 3: a budget the machine cannot hold is a typed error from `build()`,
+/// not an abort.
+#[test]
+fn a_ring_larger_than_the_machine_is_an_error_not_an_abort() {
+    let asked = flightring::MAX_CAPACITY * 128;
+    let physical = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map(|kib| kib * 1024);
+    if physical.is_none_or(|p| p >= asked) {
+        eprintln!("skipped: this machine may hold {asked} bytes ({physical:?})");
+        return;
+    }
+    match Recorder::builder()
+        .capacity(flightring::MAX_CAPACITY)
+        .build()
+    {
+        Err(e @ flightring::ConfigError::OutOfMemory { .. }) => {
+            assert_eq!(e.field(), "capacity");
+            assert!(e.to_string().contains("could not be allocated"), "{e}");
+        }
+        other => panic!("{:?}", other.map(|r| r.config().clone())),
+    }
 }

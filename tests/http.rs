@@ -279,7 +279,8 @@ fn bearer_token_is_required_when_set() {
 
 #[test]
 fn exports_stream_in_every_format_and_read_back() {
-    let rec = recorder(1 << 14);
+    // Large enough that the reserved tier (an eighth) holds the mix's 3,000 Warning+.
+    let rec = recorder(1 << 16);
     let n = record_mix(&rec, 5_000);
     let server = start(&rec, HttpOptions::default());
     let addr = server.local_addr();

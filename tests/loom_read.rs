@@ -124,3 +124,55 @@ fn snapshot_copy_is_whole_or_nothing_under_overwrite() {
     });
     seen.assert_saw(&["copied first", "copied second", "refused"]);
 }
+
+/// The reserved tier (`Core::write_plain` sends Warning and above to a shard of their
+/// own): while a Debug writer laps its one-cell main shard, an Error writer publishes
+/// into the reserved shard and a reader copies it. The reader gets the error whole or
+/// nothing (never a main-tier payload); afterwards the error is still there, the main
+/// shard holds its newest event, and each tier's identity `overwritten = recorded +
+/// extra − missing` gives 1 for the lapped main tier and 0 for the reserved one.
+#[test]
+fn a_main_tier_lap_leaves_the_reserved_tier_whole() {
+    let seen = Seen::default();
+    let s = seen.clone();
+    model(move || {
+        let main = Arc::new(Shard::new(1, 2, 1));
+        let reserved = Arc::new(Shard::new(1, 2, 1));
+        let error = {
+            let reserved = Arc::clone(&reserved);
+            thread::spawn(move || reserved.write(&payload(0xE1)))
+        };
+        let reader = {
+            let reserved = Arc::clone(&reserved);
+            let s = s.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                match reserved.read_record(0, &mut out, |_| true) {
+                    Some(_) => {
+                        assert_eq!(out, [0xE1, 0xE1], "{out:x?}");
+                        s.add("reserved copied");
+                    }
+                    None => {
+                        assert!(out.is_empty(), "{out:x?}");
+                        s.add("reserved refused");
+                    }
+                }
+            })
+        };
+        main.write(&payload(0xA1));
+        main.write(&payload(0xA2));
+        assert!(error.join().unwrap().is_some(), "the error was dropped");
+        reader.join().unwrap();
+        let mut out = Vec::new();
+        assert!(reserved.read_record(0, &mut out, |_| true).is_some());
+        assert_eq!(out, [0xE1, 0xE1]);
+        out.clear();
+        assert!(main.read_record(0, &mut out, |_| true).is_some());
+        assert_eq!(out, [0xA2, 0xA2]);
+        let overwritten =
+            |sh: &Shard, recorded: u64| recorded + sh.overwrite_extra() - sh.overwrite_missing();
+        assert_eq!((overwritten(&main, 2), main.dropped()), (1, 0));
+        assert_eq!((overwritten(&reserved, 1), reserved.dropped()), (0, 0));
+    });
+    seen.assert_saw(&["reserved copied", "reserved refused"]);
+}

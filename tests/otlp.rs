@@ -336,8 +336,9 @@ fn otlp_fault(rec: &Recorder) -> Option<String> {
 #[test]
 fn every_event_arrives_once_with_its_severity_and_attributes() {
     let rx = Receiver::start();
+    // The reserved tier (an eighth) must hold the 1,200 Warning+ of the 2,000.
     let rec = Recorder::builder()
-        .capacity(8192)
+        .capacity(16_384)
         .shards(2)
         .build()
         .unwrap();
@@ -819,6 +820,81 @@ fn close_gives_up_in_time_and_counts_what_it_left() {
     );
     assert!(otlp_fault(&rec).is_some_and(|f| f.contains("700 events unsent")));
     assert!(otlp.close().is_err(), "idempotent");
+}
+
+/// Issue #11 item 11: with the collector down, `close()` waits out its
+/// `shutdown_timeout` asleep — it used to spin a core for the whole time (the timed
+/// wait returned at once once stop was set).
+#[test]
+fn close_with_the_collector_down_sleeps_instead_of_spinning() {
+    let otlp_threads = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(|t| t.ok().map(|t| t.path()))
+                    .filter(|p| {
+                        std::fs::read_to_string(p.join("comm"))
+                            .is_ok_and(|c| c.trim() == "flightring-otlp")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let before = otlp_threads();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let otlp = OtlpExporter::builder()
+        .endpoint(format!("http://127.0.0.1:{port}/v1/logs"))
+        .backoff(Duration::from_secs(5), Duration::from_secs(5))
+        .shutdown_timeout(Duration::from_millis(1500))
+        .start(&rec)
+        .unwrap();
+    let ours: Vec<_> = otlp_threads()
+        .into_iter()
+        .filter(|t| !before.contains(t))
+        .collect();
+    fn cpu(threads: &[std::path::PathBuf]) -> f64 {
+        threads
+            .iter()
+            .filter_map(|t| std::fs::read_to_string(t.join("stat")).ok())
+            .filter_map(|st| {
+                let f: Vec<&str> = st.rsplit_once(") ")?.1.split(' ').collect();
+                Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+            })
+            .sum::<f64>()
+            / 100.0
+    }
+    for _ in 0..100 {
+        rec.record(&Event::new("k", Severity::Info));
+    }
+    eventually("a failed request", || otlp.stats().failed_requests > 0);
+    let start = cpu(&ours);
+    let peak = std::sync::Arc::new(std::sync::Mutex::new(start));
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (peak, done, ours) = (peak.clone(), done.clone(), ours.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                let c = cpu(&ours);
+                let mut p = peak.lock().unwrap();
+                *p = p.max(c);
+                drop(p);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    assert!(otlp.close().is_err(), "nothing could be sent");
+    done.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    let used = *peak.lock().unwrap() - start;
+    assert!(!ours.is_empty(), "the exporter's thread was not found");
+    assert!(
+        used < 0.5,
+        "the exporter's thread used {used:.2} s of CPU during a 1.5 s close"
+    );
 }
 
 #[test]

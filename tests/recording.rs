@@ -102,8 +102,14 @@ fn session_round_trips_through_every_format() {
 #[test]
 fn export_and_panic_dump_open_with_losses_shown() {
     let d = dir("export");
-    let rec = Recorder::builder().capacity(64).shards(1).build().unwrap();
-    sample(&rec, 200); // 136 overwritten
+    // One tier, so the arithmetic is one ring's: 200 into 64 overwrites 136.
+    let rec = Recorder::builder()
+        .capacity(64)
+        .shards(1)
+        .reserved_share(0.0)
+        .build()
+        .unwrap();
+    sample(&rec, 200);
     let export = d.join("export.json");
     std::fs::write(&export, rec.export_json().unwrap()).unwrap();
     let r = Recording::open(&export).unwrap();

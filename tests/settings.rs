@@ -85,7 +85,8 @@ fn every_variable_applies() {
 
     let rec = s.build().unwrap();
     let c = rec.config();
-    assert_eq!((c.capacity, c.shards, c.slot_bytes), (131_072, 4, 256));
+    // 100,000 × 256 bytes over 4 shards, rounded down to 2^16 cells a shard.
+    assert_eq!((c.capacity, c.shards, c.slot_bytes), (65_536, 4, 256));
     assert_eq!(c.min_severity, Severity::Warning);
     assert_eq!(c.retention, Duration::from_secs(5_400));
     assert!(!c.enabled && !rec.is_enabled());
@@ -165,6 +166,13 @@ fn bad_values_name_the_variable_and_the_value() {
             "FLIGHTRING_RETENTION",
             "1ns",
             "retention must be at least 1s",
+        ),
+        ("FLIGHTRING_RESERVED_SHARE", "lots", "expected a fraction"),
+        ("FLIGHTRING_RESERVED_SHARE", "1/0", "expected a fraction"),
+        (
+            "FLIGHTRING_RESERVED_SHARE",
+            "90%",
+            "reserved_share must be between",
         ),
         ("FLIGHTRING_REDACTION", "sometimes", "expected true/false"),
     ] {
@@ -487,6 +495,27 @@ fn ring_bytes_and_the_event_size_limit_from_the_environment_and_a_file() {
     let s = Settings::from_toml_str("capacity_bytes = 65536\nmax_event_bytes = 512\n").unwrap();
     let c = s.build().unwrap().config().clone();
     assert_eq!((c.capacity_bytes, c.max_event_bytes), (65_536, 512));
+}
+
+#[test]
+fn the_reserved_share_from_the_environment_and_a_file() {
+    for (value, share) in [
+        ("1/4", 0.25),
+        ("12.5%", 0.125),
+        ("0.0625", 0.0625),
+        ("0", 0.0),
+    ] {
+        let s = from_env(&[("FLIGHTRING_RESERVED_SHARE", value)]).unwrap();
+        let c = s.build().unwrap().config().clone();
+        assert_eq!(c.reserved_share, share, "{value}");
+        assert_eq!(
+            c.reserved_bytes as f64,
+            c.capacity_bytes as f64 * share,
+            "{value}"
+        );
+    }
+    let s = Settings::from_toml_str("reserved_share = 0.5\n").unwrap();
+    assert_eq!(s.build().unwrap().config().reserved_share, 0.5);
 }
 
 #[cfg(feature = "monitor")]

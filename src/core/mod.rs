@@ -52,6 +52,9 @@ use redact::Redactor;
 use ring::Ring;
 use shard_counters::ShardCounters;
 
+/// The least severity written to the reserved tier (when it is on).
+pub(crate) const RESERVED_FROM: Severity = Severity::Warning;
+
 /// Gate value while disabled: above every severity.
 pub(crate) const GATE_DISABLED: u8 = 5;
 /// Gate value after `close()`.
@@ -106,6 +109,15 @@ pub(crate) fn thread_no() -> usize {
     thread_state().0
 }
 
+/// The machine's physical memory in bytes, where the system says (`MemTotal` in
+/// Linux's `/proc/meminfo`).
+fn physical_memory() -> Option<usize> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The write side's state, shared by every clone of a `Recorder` (through the read
 /// side's `Shared`).
 pub(crate) struct Core {
@@ -139,10 +151,13 @@ pub(crate) struct Core {
     /// Bytes held by histograms allocated so far.
     histogram_bytes: AtomicUsize,
     pub(crate) peers: Peers,
-    /// Events killed by the sweeper.
-    pub(crate) expired: AtomicU64,
-    /// Events killed by `clear()`.
-    pub(crate) cleared: AtomicU64,
+    /// Added to the writer's shard, by severity: the reserved tier's offset
+    /// (`ring.main`) for Warning and above when that tier is on, else 0.
+    tier_offset: [usize; 5],
+    /// Events killed by the sweeper, by tier (main, reserved).
+    pub(crate) expired: [AtomicU64; 2],
+    /// Events killed by `clear()`, by tier.
+    pub(crate) cleared: [AtomicU64; 2],
     pub(crate) started: Instant,
     pub(crate) cal: &'static Calibration,
     /// Encoded size above which an event is truncated (resolved in the config).
@@ -172,11 +187,28 @@ pub(crate) fn gate_value(min: Severity, enabled: bool) -> u8 {
 }
 
 impl Core {
-    /// The state for `config` (already validated), nothing recorded yet.
-    pub(crate) fn new(config: Config) -> Core {
+    /// The state for `config` (already validated), nothing recorded yet; an error if
+    /// the ring's memory cannot be allocated.
+    pub(crate) fn new(config: Config) -> Result<Core, crate::ConfigError> {
         let cal = clock::calibration();
         let per_shard = config.capacity_bytes / slot::CELL_BYTES / config.shards;
+        let reserved_per_shard = config.reserved_bytes / slot::CELL_BYTES / config.shards;
         let max_cells = config.max_event_bytes.div_ceil(slot::CELL_PAYLOAD);
+        let ring_bytes = config.capacity_bytes.saturating_add(config.reserved_bytes);
+        let oom = crate::ConfigError::OutOfMemory { bytes: ring_bytes };
+        // Overcommit would let an allocation larger than the machine succeed and the
+        // zeroing then be killed; a budget over the physical memory is refused first.
+        if physical_memory().is_some_and(|m| ring_bytes > m) {
+            return Err(oom);
+        }
+        let ring = Ring::try_new(config.shards, per_shard, reserved_per_shard, max_cells)
+            .map_err(|_| oom)?;
+        let mut tier_offset = [0; 5];
+        if reserved_per_shard > 0 {
+            for sev in Severity::ALL.into_iter().filter(|&s| s >= RESERVED_FROM) {
+                tier_offset[sev as usize] = config.shards;
+            }
+        }
         let kinds = Interner::new(config.max_kinds);
         let builtin = BuiltinKinds {
             peer_connected: kinds.intern("peer_connected").unwrap_or(NO_ID),
@@ -184,7 +216,7 @@ impl Core {
             message: kinds.intern("message").unwrap_or(NO_ID),
             error: kinds.intern("error").unwrap_or(NO_ID),
         };
-        Core {
+        Ok(Core {
             gate: CachePadded::new(AtomicU8::new(gate_value(
                 config.min_severity,
                 config.enabled,
@@ -192,9 +224,8 @@ impl Core {
             settings: Mutex::new((config.min_severity, config.enabled)),
             closed: AtomicBool::new(false),
             epoch_shift: epoch_shift(per_shard.next_power_of_two()),
-            ring: Ring::new(config.shards, per_shard, max_cells),
             shard_mask: config.shards.is_power_of_two().then(|| config.shards - 1),
-            counters: (0..config.shards)
+            counters: (0..ring.shards.len())
                 .map(|_| ShardCounters::new(config.max_kinds + 1))
                 .collect(),
             kinds,
@@ -212,15 +243,17 @@ impl Core {
             gauges: NamedValues::new(config.max_histograms * 4),
             histogram_bytes: AtomicUsize::new(0),
             peers: Peers::new(config.max_peers),
-            expired: AtomicU64::new(0),
-            cleared: AtomicU64::new(0),
+            ring,
+            tier_offset,
+            expired: [AtomicU64::new(0), AtomicU64::new(0)],
+            cleared: [AtomicU64::new(0), AtomicU64::new(0)],
             started: Instant::now(),
             cal,
             max_event_bytes: config.max_event_bytes,
             redactor: Arc::new(config.redaction.compile()),
             redact_on_record: config.redaction.on_record && config.redaction.enabled,
             config,
-        }
+        })
     }
 
     /// The gate: the least severity accepted, or `GATE_DISABLED`/`GATE_CLOSED`.
@@ -313,7 +346,9 @@ impl Core {
 
     #[inline(always)]
     fn write_plain(&self, ev: &Event<'_>, kind: u16) {
-        let shard = self.shard_for_write();
+        // Warning and above go to the reserved tier's shard of the same number (one
+        // load of a read-only field; no branch).
+        let shard = self.shard_for_write() + self.tier_offset[ev.severity as usize];
         let raw = clock::now_raw();
         THREAD.with(|c| c.set((c.get().0, raw)));
         // Sized, then encoded straight into the cells (see `codec::encode_into_words`).
@@ -416,8 +451,7 @@ impl Core {
     /// Expires events older than the retention and forgets departed peers.
     pub(crate) fn sweep(&self) -> u64 {
         let cutoff = self.expiry_cutoff_raw();
-        let n = self.kill_where(|ts| ts < cutoff);
-        self.expired.fetch_add(n, Ordering::Relaxed);
+        let n = self.kill_where(|ts| ts < cutoff, &self.expired);
         if let Some(cutoff) = Instant::now().checked_sub(self.config.sweep_interval) {
             self.peers.forget_departed(cutoff);
         }
@@ -426,19 +460,24 @@ impl Core {
 
     /// Kills every event (`Recorder::clear`), counting them as cleared.
     pub(crate) fn clear(&self) {
-        let n = self.kill_where(|_| true);
-        self.cleared.fetch_add(n, Ordering::Relaxed);
+        self.kill_where(|_| true, &self.cleared);
     }
 
-    /// Kills every live event whose raw timestamp matches; returns how many.
-    fn kill_where(&self, dead: impl Fn(u64) -> bool + Copy) -> u64 {
-        let mut n = 0;
-        for shard in self.ring.shards.iter() {
-            for idx in 0..shard.cells() {
-                n += u64::from(shard.kill_if(idx, dead).is_some());
+    /// Kills every live event whose raw timestamp matches, counting them per tier
+    /// into `count`; returns how many.
+    fn kill_where(&self, dead: impl Fn(u64) -> bool + Copy, count: &[AtomicU64; 2]) -> u64 {
+        let mut total = 0;
+        for (t, tally) in count.iter().enumerate() {
+            let mut n = 0;
+            for (_, shard) in self.ring.tier(t) {
+                for idx in 0..shard.cells() {
+                    n += u64::from(shard.kill_if(idx, dead).is_some());
+                }
             }
+            tally.fetch_add(n, Ordering::Relaxed);
+            total += n;
         }
-        n
+        total
     }
 
     /// The raw timestamp before which events count as expired.

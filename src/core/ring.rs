@@ -137,26 +137,37 @@ pub enum ReadAt {
 impl Shard {
     /// A shard of `cells` cells (rounded up to a power of two) of `words_per_cell`
     /// payload words, for events of at most `max_cells` cells (clamped to the shard).
+    ///
+    /// Panics if the memory cannot be had; [`Shard::try_new`] says so instead.
+    #[cfg(any(loom, test, feature = "internals"))]
     pub fn new(cells: usize, words_per_cell: usize, max_cells: usize) -> Shard {
+        Shard::try_new(cells, words_per_cell, max_cells)
+            .unwrap_or_else(|bytes| panic!("could not allocate a shard of {bytes} bytes"))
+    }
+
+    /// [`Shard::new`], or the bytes it needed if the allocator could not give them.
+    pub fn try_new(cells: usize, words_per_cell: usize, max_cells: usize) -> Result<Shard, usize> {
         let cells = cells.max(1).next_power_of_two();
         let words_per_cell = words_per_cell.max(2);
         let max_cells = max_cells.clamp(1, cells.min(slot::MAX_CELLS));
-        Shard {
+        let words = (cells + max_cells - 1)
+            .checked_mul(words_per_cell)
+            .ok_or(usize::MAX)?;
+        let bytes = (cells + words).saturating_mul(std::mem::size_of::<AtomicU64>());
+        Ok(Shard {
             state: CachePadded::new(WriterState {
                 head: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 extra: AtomicU64::new(0),
                 missing: AtomicU64::new(0),
             }),
-            seqs: (0..cells).map(|_| AtomicU64::new(0)).collect(),
-            data: (0..(cells + max_cells - 1) * words_per_cell)
-                .map(|_| AtomicU64::new(0))
-                .collect(),
+            seqs: zeroed(cells).ok_or(bytes)?,
+            data: zeroed(words).ok_or(bytes)?,
             cells,
             mask: cells - 1,
             words_per_cell,
             max_cells,
-        }
+        })
     }
 
     /// Number of cells.
@@ -485,19 +496,58 @@ impl Shard {
     }
 }
 
-/// All shards of a recorder.
+/// `n` zeroed atomic words, or `None` if the allocator cannot give them: the ring's
+/// budget comes from users, so asking more than the machine has is an error, not an
+/// abort.
+fn zeroed(n: usize) -> Option<Box<[AtomicU64]>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    v.extend((0..n).map(|_| AtomicU64::new(0)));
+    Some(v.into_boxed_slice())
+}
+
+/// All shards of a recorder: `main` shards of the main tier, then as many of the
+/// reserved tier (Warning and above) when it is on. Readers treat them alike; only the
+/// writer's choice of shard (see `Core::write_plain`) and the per-tier figures know
+/// which is which.
 #[derive(Debug)]
 pub(crate) struct Ring {
     pub(crate) shards: Box<[Shard]>,
+    /// How many shards the main tier has (the reserved tier's are `main..`).
+    pub(crate) main: usize,
 }
 
 impl Ring {
-    pub(crate) fn new(shards: usize, cells_per_shard: usize, max_cells: usize) -> Ring {
-        Ring {
-            shards: (0..shards)
-                .map(|_| Shard::new(cells_per_shard, slot::CELL_WORDS, max_cells))
-                .collect(),
-        }
+    /// `shards` main shards of `cells` cells and, if `reserved_cells > 0`, as many
+    /// reserved shards of `reserved_cells` cells; or the bytes a shard needed if the
+    /// allocator could not give them.
+    pub(crate) fn try_new(
+        shards: usize,
+        cells: usize,
+        reserved_cells: usize,
+        max_cells: usize,
+    ) -> Result<Ring, usize> {
+        let tiers = if reserved_cells > 0 { 2 } else { 1 };
+        Ok(Ring {
+            shards: (0..shards * tiers)
+                .map(|i| {
+                    let n = if i < shards { cells } else { reserved_cells };
+                    Shard::try_new(n, slot::CELL_WORDS, max_cells)
+                })
+                .collect::<Result<_, _>>()?,
+            main: shards,
+        })
+    }
+
+    /// The shards of tier `t` (0 main, 1 reserved; empty when the tier is off), with
+    /// their indices.
+    pub(crate) fn tier(&self, t: usize) -> impl Iterator<Item = (usize, &Shard)> {
+        let range = if t == 0 {
+            0..self.main
+        } else {
+            self.main..self.shards.len()
+        };
+        range.map(move |i| (i, &self.shards[i]))
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {

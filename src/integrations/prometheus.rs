@@ -42,6 +42,9 @@
 //! | `flightring_error_rate` | gauge | | (error + critical) / events over the health window |
 //! | `flightring_window_events_per_second` | gauge | | event rate over the health window |
 //! | `flightring_memory_bytes` | gauge | | bytes the recorder holds |
+//! | `flightring_tier_retained_events` | gauge | `tier` (`main`, `reserved`) | events each tier holds |
+//! | `flightring_tier_overwritten_events_total` | counter | `tier` | events each tier overwrote |
+//! | `flightring_tier_span_seconds` | gauge | `tier` | how far back each tier reaches (newest − oldest) |
 //! | `flightring_uptime_seconds` | gauge | | seconds since the recorder was built |
 //! | `flightring_duration_seconds` | histogram | `name` | every `observe` histogram, in seconds |
 //! | `flightring_value` | histogram | `name` | every `observe_value` histogram |
@@ -469,6 +472,38 @@ impl Collector for FlightringCollector {
             "Bytes the recorder holds: ring, counters, histograms, tables.",
             inner.core.memory_bytes() as i64,
         )?;
+        let tiers = inner.tiers();
+        for (name, help, kind) in [
+            (
+                "flightring_tier_retained_events",
+                "Events each tier of the ring holds (reserved: Warning and above).",
+                MetricType::Gauge,
+            ),
+            (
+                "flightring_tier_overwritten_events",
+                "Events each tier overwrote.",
+                MetricType::Counter,
+            ),
+            (
+                "flightring_tier_span_seconds",
+                "How far back each tier reaches: its newest minus its oldest event.",
+                MetricType::Gauge,
+            ),
+        ] {
+            let mut m = e.encode_descriptor(name, help, None, kind)?;
+            for t in &tiers {
+                let labels = [("tier", t.tier.as_str())];
+                match name {
+                    "flightring_tier_retained_events" => {
+                        ConstGauge::new(t.retained as i64).encode(m.encode_family(&labels)?)?
+                    }
+                    "flightring_tier_overwritten_events" => {
+                        ConstCounter::new(t.overwritten).encode(m.encode_family(&labels)?)?
+                    }
+                    _ => ConstGauge::new(t.span_secs).encode(m.encode_family(&labels)?)?,
+                }
+            }
+        }
         gauge(
             &mut e,
             "flightring_uptime_seconds",
@@ -578,6 +613,11 @@ mod tests {
             r#"flightring_message_size_bytes_bucket{le="2048.0",type="block"} 1"#,
             r#"flightring_named_total{name="blocks"} 7"#,
             r#"flightring_named_value{name="mempool"} 12.5"#,
+            // The message event goes to the main tier too: 4 events there.
+            r#"flightring_tier_retained_events{tier="main"} 4"#,
+            r#"flightring_tier_retained_events{tier="reserved"} 1"#,
+            r#"flightring_tier_overwritten_events_total{tier="reserved"} 0"#,
+            r#"flightring_tier_span_seconds{tier="reserved"} 0"#,
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");
         }

@@ -16,6 +16,8 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 
 /// Bytes of ring one cell takes: an event takes whole cells (56 payload bytes each).
 pub const CELL_BYTES: usize = 64;
+/// The reserved tier's default share of the ring (see [`Builder::reserved_share`]).
+pub const DEFAULT_RESERVED_SHARE: f64 = 0.125;
 
 /// Payload bytes of one cell (the rest is its sequence word).
 const CELL_PAYLOAD: usize = 56;
@@ -73,6 +75,13 @@ pub enum ConfigError {
         /// The least accepted.
         minimum: Duration,
     },
+    /// The ring's memory could not be allocated (the budget is more than this machine
+    /// can give); nothing was built.
+    #[error("the ring needs {bytes} bytes of memory, which could not be allocated; lower capacity or capacity_bytes")]
+    OutOfMemory {
+        /// The bytes asked of the allocator (the ring's cells, payload and sequence words).
+        bytes: usize,
+    },
     /// Another field was out of range.
     #[error("{field} must be {expected}; got {value}")]
     OutOfRange {
@@ -89,7 +98,9 @@ impl ConfigError {
     /// The name of the field that was wrong, as in the builder.
     pub fn field(&self) -> &'static str {
         match self {
-            ConfigError::ZeroCapacity | ConfigError::CapacityTooLarge(_) => "capacity",
+            ConfigError::ZeroCapacity
+            | ConfigError::CapacityTooLarge(_)
+            | ConfigError::OutOfMemory { .. } => "capacity",
             ConfigError::ZeroShards | ConfigError::ShardsExceedCapacity { .. } => "shards",
             ConfigError::ZeroRetention => "retention",
             ConfigError::ZeroSweepInterval => "sweep_interval",
@@ -99,8 +110,9 @@ impl ConfigError {
     }
 }
 
-/// A recorder's configuration, resolved at build: what the ring really holds (capacity
-/// is rounded up so each shard has a power-of-two number of slots). Part of every export.
+/// A recorder's configuration, resolved at build: what the ring really holds (the
+/// budget is rounded down so each shard has a power-of-two number of cells: never more
+/// memory than asked). Part of every export.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Config {
     /// Events of `slot_bytes` bytes the ring holds over all shards
@@ -119,6 +131,15 @@ pub struct Config {
     /// shard holds).
     #[serde(default)]
     pub max_event_bytes: usize,
+    /// The reserved tier's share of `capacity_bytes` (resolved to a power-of-two
+    /// fraction, `1/2 ..= 1/1024`; 0 when off): Warning and above are written to
+    /// their own shards of that size, so no amount of Debug/Info traffic evicts them.
+    #[serde(default)]
+    pub reserved_share: f64,
+    /// The reserved tier's bytes over all shards, on top of `capacity_bytes` (0 when
+    /// off; at least one largest event per shard).
+    #[serde(default)]
+    pub reserved_bytes: usize,
     /// How long events stay visible.
     #[serde(with = "serde_secs")]
     pub retention: Duration,
@@ -145,6 +166,18 @@ pub struct Config {
     /// What is redacted before events reach the ring.
     #[serde(default)]
     pub redaction: RedactionConfig,
+}
+
+/// The reserved tier's shift (its share is `1 / 2^shift`, the nearest to `share`) and
+/// cells per shard, beside a main tier of `main_cells` cells per shard: never less than
+/// one largest event, never more than the main tier. `None` when `share` is 0.
+fn reserved_cells(main_cells: usize, share: f64, max_event_bytes: usize) -> Option<(u32, usize)> {
+    if share <= 0.0 {
+        return None;
+    }
+    let shift = (1.0 / share).log2().round().clamp(1.0, 10.0) as u32;
+    let largest = max_event_bytes.div_ceil(CELL_PAYLOAD).next_power_of_two();
+    Some((shift, (main_cells >> shift).max(largest).min(main_cells)))
 }
 
 /// Serialises a [`Duration`] as fractional seconds.
@@ -183,6 +216,7 @@ pub struct Builder {
     capacity: usize,
     capacity_bytes: Option<usize>,
     max_event_bytes: usize,
+    reserved_share: f64,
     shards: Option<usize>,
     slot_bytes: usize,
     retention: Duration,
@@ -204,6 +238,7 @@ impl Default for Builder {
             capacity: 65_536,
             capacity_bytes: None,
             max_event_bytes: 2048,
+            reserved_share: DEFAULT_RESERVED_SHARE,
             shards: None,
             slot_bytes: 128,
             retention: Duration::from_secs(86_400),
@@ -224,7 +259,8 @@ impl Default for Builder {
 impl Builder {
     /// Sizes the ring for this many events of `slot_bytes` (default 128) bytes of ring
     /// each (default 65 536 events: 8 MiB): the budget is `events × slot_bytes`, rounded
-    /// up so each shard has a power-of-two number of 64-byte cells. Events take the
+    /// down so each shard has a power-of-two number of 64-byte cells (with a power-of-two
+    /// shard count and budget, exactly; `Config` says what was built). Events take the
     /// cells they need, so the ring holds more small events and fewer large ones.
     /// [`Builder::capacity_bytes`] sets the budget directly.
     pub fn capacity(mut self, events: usize) -> Self {
@@ -233,7 +269,7 @@ impl Builder {
         self
     }
 
-    /// The ring's budget in bytes over all shards (rounded up so each shard has a
+    /// The ring's budget in bytes over all shards (rounded down so each shard has a
     /// power-of-two number of 64-byte cells); overrides [`Builder::capacity`].
     pub fn capacity_bytes(mut self, bytes: usize) -> Self {
         self.capacity_bytes = Some(bytes);
@@ -245,6 +281,18 @@ impl Builder {
     /// takes `ceil(size / 56)` cells of 64 bytes.
     pub fn max_event_bytes(mut self, bytes: usize) -> Self {
         self.max_event_bytes = bytes;
+        self
+    }
+
+    /// The share of the ring kept for events of Warning and above (default 1/8; 0 turns
+    /// it off; at most 1/2), resolved to the nearest power-of-two fraction of
+    /// `capacity_bytes`. Those events go to a tier of their own — extra shards of that
+    /// size, on top of the main ring — so a flood of Debug/Info events cannot evict the
+    /// last warnings and errors: Android's logd keeps a separate crash buffer for the
+    /// same reason. Queries, snapshots, cursors and exports merge both tiers in time
+    /// order; [`Stats::tiers`](crate::Stats::tiers) gives each tier's span and losses.
+    pub fn reserved_share(mut self, share: f64) -> Self {
+        self.reserved_share = share;
         self
     }
 
@@ -471,21 +519,36 @@ impl Builder {
                 expected: "between 64 and 16384",
             });
         }
-        let cells_per_shard = budget
-            .div_ceil(CELL_BYTES)
-            .div_ceil(shards)
-            .next_power_of_two();
+        // Rounded down, so what is built never exceeds what was asked: each shard a
+        // power of two of cells (the ring indexes by mask), at most the budget's share.
+        let per_shard = (budget / CELL_BYTES / shards).max(1);
+        let cells_per_shard = 1usize << per_shard.ilog2();
         let capacity_bytes = cells_per_shard * shards * CELL_BYTES;
         // An event takes at most a whole shard (and at most 511 cells).
         let max_event_bytes = self
             .max_event_bytes
             .min(cells_per_shard.min(511) * CELL_PAYLOAD);
+        let share = self.reserved_share;
+        if !(0.0..=0.5).contains(&share) {
+            return Err(ConfigError::OutOfRange {
+                field: "reserved_share",
+                value: share.to_string(),
+                expected: "between 0 (off) and 0.5",
+            });
+        }
+        let (reserved_share, reserved_bytes) =
+            match reserved_cells(cells_per_shard, share, max_event_bytes) {
+                Some((shift, cells)) => (1.0 / (1u64 << shift) as f64, cells * shards * CELL_BYTES),
+                None => (0.0, 0),
+            };
         Ok(Config {
             capacity: (capacity_bytes / self.slot_bytes).max(1),
             shards,
             slot_bytes: self.slot_bytes,
             capacity_bytes,
             max_event_bytes,
+            reserved_share,
+            reserved_bytes,
             retention: self.retention,
             sweep_interval: self.sweep_interval,
             health_interval: self.health_interval,

@@ -92,6 +92,10 @@ pub struct Health {
     pub figures: HealthFigures,
     /// When the figures were taken.
     pub as_of: Timestamp,
+    /// Each tier's retained events and the time they span (see
+    /// [`Stats::tiers`](crate::Stats::tiers)): how far back the evidence reaches.
+    #[serde(default)]
+    pub tiers: Vec<crate::TierStats>,
 }
 
 /// Draws the verdict from the totals `now`, the totals `then` (the window's start,
@@ -206,6 +210,7 @@ pub(crate) fn evaluate(
         total_events: now.recorded,
         figures,
         as_of,
+        tiers: Vec::new(),
     }
 }
 

@@ -98,6 +98,7 @@ impl Shared {
             );
         }
         self.add_faults(&mut h);
+        h.tiers = self.tiers();
         h
     }
 

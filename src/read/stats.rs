@@ -34,6 +34,22 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
+    /// Adds `o`'s counts to these.
+    fn add(&mut self, o: &Totals) {
+        self.recorded += o.recorded;
+        for (a, b) in self.by_severity.iter_mut().zip(o.by_severity) {
+            *a += b;
+        }
+        self.overwritten += o.overwritten;
+        self.dropped += o.dropped;
+        self.truncated += o.truncated;
+        self.expired += o.expired;
+        self.cleared += o.cleared;
+        self.rejected.disabled += o.rejected.disabled;
+        self.rejected.below_level += o.rejected.below_level;
+        self.rejected.closed += o.rejected.closed;
+    }
+
     pub(crate) fn errors(&self) -> u64 {
         self.by_severity[Severity::Error as usize] + self.by_severity[Severity::Critical as usize]
     }
@@ -47,6 +63,102 @@ impl Totals {
     pub(crate) fn retained(&self) -> u64 {
         self.recorded
             .saturating_sub(self.overwritten + self.expired + self.cleared)
+    }
+}
+
+/// The raw timestamps of the oldest unexpired and the newest retained event of
+/// `shard`, if it holds any: scanning from the oldest position forward, and from the
+/// newest back, to the first complete head each way (a few cells, unless the shard's
+/// oldest part has expired or been cleared).
+fn span_raw(shard: &crate::core::ring::Shard, cutoff: u64) -> Option<(u64, u64)> {
+    let head = shard.head();
+    let start = head.saturating_sub(shard.cells() as u64);
+    let mut word = [0u64; 1];
+    let mut oldest = None;
+    let mut p = start;
+    while p < head {
+        match shard.read_head(p as usize, &mut word) {
+            Some((pos, k)) if pos == p => {
+                if word[0] >= cutoff {
+                    oldest = Some(word[0]);
+                    break;
+                }
+                p += k as u64;
+            }
+            _ => p += 1,
+        }
+    }
+    let oldest = oldest?;
+    let mut p = head;
+    while p > start {
+        p -= 1;
+        if let Some((pos, _)) = shard.read_head(p as usize, &mut word) {
+            if pos == p && word[0] >= cutoff {
+                return Some((oldest, word[0].max(oldest)));
+            }
+        }
+    }
+    Some((oldest, oldest))
+}
+
+/// One tier of the ring: the main tier, and the reserved tier that keeps Warning and
+/// above apart from Debug/Info floods (see [`crate::Builder::reserved_share`]). At
+/// quiescence `recorded = retained + overwritten + expired + cleared` holds per tier.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TierStats {
+    /// `"main"` or `"reserved"`.
+    pub tier: String,
+    /// The least severity the tier holds.
+    pub min_severity: Severity,
+    /// The greatest severity it holds.
+    pub max_severity: Severity,
+    /// Its ring bytes over all shards.
+    pub capacity_bytes: u64,
+    /// Events written to it, all time.
+    pub recorded: u64,
+    /// Events it holds now.
+    pub retained: u64,
+    /// Events replaced by newer ones of the same tier.
+    pub overwritten: u64,
+    /// Events lost because their writer was lapped.
+    pub dropped: u64,
+    /// Events the sweeper expired.
+    pub expired: u64,
+    /// Events `clear()` removed.
+    pub cleared: u64,
+    /// The oldest retained, unexpired event's time.
+    pub oldest: Option<Timestamp>,
+    /// The newest retained event's time.
+    pub newest: Option<Timestamp>,
+    /// `newest − oldest`, in seconds (0 when empty): how far back this tier reaches.
+    #[serde(with = "crate::model::float")]
+    pub span_secs: f64,
+}
+
+impl std::fmt::Display for TierStats {
+    /// `Debug..Info: 65211 events, the last 8.1 ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.max_severity == Severity::Critical {
+            write!(f, "{}+", self.min_severity)?;
+        } else {
+            write!(f, "{}..{}", self.min_severity, self.max_severity)?;
+        }
+        write!(f, ": {} events", self.retained)?;
+        if self.retained == 0 {
+            return Ok(());
+        }
+        let s = self.span_secs;
+        if s < 1e-3 {
+            write!(f, ", the last {:.0} µs", s * 1e6)
+        } else if s < 1.0 {
+            write!(f, ", the last {:.1} ms", s * 1e3)
+        } else if s < 60.0 {
+            write!(f, ", the last {s:.1} s")
+        } else {
+            let whole = std::time::Duration::from_secs(s as u64);
+            write!(f, ", the last {}", humantime::format_duration(whole))
+        }
     }
 }
 
@@ -208,6 +320,10 @@ pub struct Stats {
     /// Gauge updates refused because the named-gauge table was full.
     #[serde(default)]
     pub gauges_refused: u64,
+    /// Each tier's retained events, losses and time span (the main tier, then the
+    /// reserved tier for Warning and above when it is on).
+    #[serde(default)]
+    pub tiers: Vec<TierStats>,
 }
 
 /// Summing the counters into totals and [`Stats`] (the read side of this module).
@@ -222,17 +338,26 @@ impl Shared {
     /// bump of a counted event is seen. A high-water mark keeps the figure from going
     /// backwards between calls; at quiescence it is exact.
     pub(crate) fn totals(&self) -> Totals {
+        let mut t = self.tier_totals(0);
+        t.add(&self.tier_totals(1));
+        t.overwritten = self
+            .overwritten_seen
+            .fetch_max(t.overwritten, Ordering::Relaxed)
+            .max(t.overwritten);
+        t
+    }
+
+    /// [`Shared::totals`] for tier `tier`'s shards alone (0 main, 1 reserved; all zero
+    /// when the tier is off), without the high-water mark. Each event's counts live in
+    /// its own shard, so the reading order above holds tier by tier.
+    fn tier_totals(&self, tier: usize) -> Totals {
         let rows = self.core.kinds.len();
         let overflow = self.core.config.max_kinds;
+        let ring = &self.core.ring;
         let mut t = Totals::default();
-        let extra: u64 = self
-            .core
-            .ring
-            .shards
-            .iter()
-            .map(|s| s.overwrite_extra())
-            .sum();
-        for (c, shard) in self.core.counters.iter().zip(self.core.ring.shards.iter()) {
+        let extra: u64 = ring.tier(tier).map(|(_, s)| s.overwrite_extra()).sum();
+        for (i, shard) in ring.tier(tier) {
+            let c = &self.core.counters[i];
             for row in (0..rows).chain(std::iter::once(overflow)) {
                 for (sev, total) in t.by_severity.iter_mut().enumerate() {
                     *total += c.counts[row * 5 + sev].load(Ordering::Acquire);
@@ -244,22 +369,60 @@ impl Shared {
             t.rejected.closed += c.misc.rejected_closed.load(Ordering::Relaxed);
             t.dropped += shard.dropped();
         }
-        let missing: u64 = self
-            .core
-            .ring
-            .shards
-            .iter()
-            .map(|s| s.overwrite_missing())
-            .sum();
+        let missing: u64 = ring.tier(tier).map(|(_, s)| s.overwrite_missing()).sum();
         t.recorded = t.by_severity.iter().sum();
-        let derived = (t.recorded + extra).saturating_sub(missing);
-        t.overwritten = self
-            .overwritten_seen
-            .fetch_max(derived, Ordering::Relaxed)
-            .max(derived);
-        t.expired = self.core.expired.load(Ordering::Relaxed);
-        t.cleared = self.core.cleared.load(Ordering::Relaxed);
+        t.overwritten = (t.recorded + extra).saturating_sub(missing);
+        t.expired = self.core.expired[tier].load(Ordering::Relaxed);
+        t.cleared = self.core.cleared[tier].load(Ordering::Relaxed);
         t
+    }
+
+    /// Each tier's figures: the main tier, then the reserved one when it is on.
+    pub(crate) fn tiers(&self) -> Vec<TierStats> {
+        let core = &self.core;
+        let ring = &core.ring;
+        let reserved = ring.shards.len() > ring.main;
+        let cutoff = core.expiry_cutoff_raw();
+        (0..1 + usize::from(reserved))
+            .map(|tier| {
+                let t = self.tier_totals(tier);
+                let (mut oldest, mut newest) = (u64::MAX, 0);
+                for (_, shard) in ring.tier(tier) {
+                    if let Some((o, n)) = span_raw(shard, cutoff) {
+                        oldest = oldest.min(o);
+                        newest = newest.max(n);
+                    }
+                }
+                let span = (newest >= oldest)
+                    .then(|| (core.cal.to_timestamp(oldest), core.cal.to_timestamp(newest)));
+                let (min, max) = match (tier, reserved) {
+                    (0, true) => (Severity::Debug, Severity::Info),
+                    (0, false) => (Severity::Debug, Severity::Critical),
+                    _ => (crate::core::RESERVED_FROM, Severity::Critical),
+                };
+                let bytes: usize = ring
+                    .tier(tier)
+                    .map(|(_, s)| s.cells() * crate::core::slot::CELL_BYTES)
+                    .sum();
+                TierStats {
+                    tier: if tier == 0 { "main" } else { "reserved" }.to_owned(),
+                    min_severity: min,
+                    max_severity: max,
+                    capacity_bytes: bytes as u64,
+                    recorded: t.recorded,
+                    retained: t.retained(),
+                    overwritten: t.overwritten,
+                    dropped: t.dropped,
+                    expired: t.expired,
+                    cleared: t.cleared,
+                    oldest: span.map(|s| s.0),
+                    newest: span.map(|s| s.1),
+                    span_secs: span.map_or(0.0, |(o, n)| {
+                        n.as_unix_nanos().saturating_sub(o.as_unix_nanos()) as f64 / 1e9
+                    }),
+                }
+            })
+            .collect()
     }
 
     /// Mean bytes of ring per retained event: the cells written so far (at most the
@@ -367,6 +530,7 @@ impl Shared {
             histograms_refused: self.core.histograms_refused(),
             counters_refused: self.core.counters_named.refused.load(Ordering::Relaxed),
             gauges_refused: self.core.gauges.refused.load(Ordering::Relaxed),
+            tiers: self.tiers(),
         }
     }
 }

@@ -84,8 +84,11 @@ impl Builder {
     /// Builds the recorder and starts its sweeper thread.
     ///
     /// Lives here, not in `model::config`, so the model names nothing above it.
+    /// Fails with [`ConfigError::OutOfMemory`] when the ring's memory cannot be had
+    /// (the allocation is fallible: a budget beyond the machine is an error, not an
+    /// abort).
     pub fn build(self) -> Result<Recorder, ConfigError> {
-        Ok(Recorder::from_config(self.config()?))
+        Recorder::from_config(self.config()?)
     }
 }
 
@@ -102,10 +105,10 @@ impl Recorder {
             .expect("the default configuration is valid")
     }
 
-    pub(crate) fn from_config(config: Config) -> Recorder {
-        Recorder {
-            inner: Shared::start(Core::new(config)),
-        }
+    pub(crate) fn from_config(config: Config) -> Result<Recorder, ConfigError> {
+        Ok(Recorder {
+            inner: Shared::start(Core::new(config)?),
+        })
     }
 
     // ----------------------------------------------------------------- recording

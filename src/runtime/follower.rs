@@ -46,7 +46,19 @@ impl Follower {
     pub(crate) fn new(cursor: Cursor) -> Follower {
         let config = cursor.recorder().config();
         Follower {
-            per_shard: (config.capacity / config.shards.max(1)).max(1) as f64,
+            // The smallest shard sets the pace: the reserved tier's, when it is on
+            // (an error flood laps it sooner than chatter laps the main tier).
+            per_shard: {
+                let shards = config.shards.max(1);
+                let main = config.capacity / shards;
+                let reserved = config.reserved_bytes / config.slot_bytes.max(1) / shards;
+                if reserved > 0 {
+                    main.min(reserved)
+                } else {
+                    main
+                }
+                .max(1) as f64
+            },
             cursor,
             polled: Vec::new(),
             poll_every: POLL_MIN,

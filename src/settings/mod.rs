@@ -32,6 +32,7 @@ pub const ENV_VARS: &[&str] = &[
     "FLIGHTRING_SLOT_BYTES",
     "FLIGHTRING_CAPACITY_BYTES",
     "FLIGHTRING_MAX_EVENT_BYTES",
+    "FLIGHTRING_RESERVED_SHARE",
     "FLIGHTRING_MIN_SEVERITY",
     "FLIGHTRING_RETENTION",
     "FLIGHTRING_SWEEP_INTERVAL",
@@ -201,6 +202,7 @@ enum Origin {
 /// | `FLIGHTRING_SLOT_BYTES` | ring bytes `capacity` budgets per event | `64` … `1024` |
 /// | `FLIGHTRING_CAPACITY_BYTES` | the ring's byte budget (overrides `capacity`) | `8388608` |
 /// | `FLIGHTRING_MAX_EVENT_BYTES` | events above this are truncated | `64` … `16384` |
+/// | `FLIGHTRING_RESERVED_SHARE` | the share kept for Warning+ (0 off) | `0.125`, `1/8`, `12.5%` |
 /// | `FLIGHTRING_MIN_SEVERITY` | least severity recorded | `debug` … `critical`, any case |
 /// | `FLIGHTRING_RETENTION` | how long events stay visible (at least 1 s) | `24h`, `90m`, `1h30m` |
 /// | `FLIGHTRING_SWEEP_INTERVAL` | how often the sweeper runs (at least 10 ms) | `5m` |
@@ -327,6 +329,8 @@ pub struct Settings {
     pub capacity_bytes: Option<usize>,
     /// [`Builder::max_event_bytes`].
     pub max_event_bytes: Option<usize>,
+    /// [`Builder::reserved_share`].
+    pub reserved_share: Option<f64>,
     /// [`Builder::min_severity`].
     pub min_severity: Option<Severity>,
     /// [`Builder::retention`].
@@ -493,6 +497,9 @@ impl Settings {
         if let Some(v) = self.max_event_bytes {
             b = b.max_event_bytes(v);
         }
+        if let Some(v) = self.reserved_share {
+            b = b.reserved_share(v);
+        }
         if let Some(v) = self.min_severity {
             b = b.min_severity(v);
         }
@@ -628,6 +635,7 @@ impl Settings {
             slot_bytes,
             capacity_bytes,
             max_event_bytes,
+            reserved_share,
             min_severity,
             retention,
             sweep_interval,
@@ -691,6 +699,7 @@ impl Settings {
         from_var!("FLIGHTRING_SLOT_BYTES" => slot_bytes, parse_count);
         from_var!("FLIGHTRING_CAPACITY_BYTES" => capacity_bytes, parse_count);
         from_var!("FLIGHTRING_MAX_EVENT_BYTES" => max_event_bytes, parse_count);
+        from_var!("FLIGHTRING_RESERVED_SHARE" => reserved_share, parse_share);
         from_var!("FLIGHTRING_MIN_SEVERITY" => min_severity, |v: &str| v
             .parse::<Severity>()
             .map_err(|_| "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL".to_owned()));
@@ -737,6 +746,28 @@ fn parse_count<T: std::str::FromStr>(v: &str) -> Result<T, String> {
         .map_err(|_| "expected a whole number, such as 65536 or 65_536".into())
 }
 
+/// A share of the ring: `0.125`, `1/8` or `12.5%` (the range is the builder's check).
+fn parse_share(v: &str) -> Result<f64, String> {
+    let t = v.trim();
+    let bad = || "expected a fraction such as 0.125, 1/8 or 12.5% (0 turns it off)".to_owned();
+    let x = if let Some(pct) = t.strip_suffix('%') {
+        pct.trim().parse::<f64>().map_err(|_| bad())? / 100.0
+    } else if let Some((a, b)) = t.split_once('/') {
+        let (a, b) = (a.trim().parse::<f64>(), b.trim().parse::<f64>());
+        match (a, b) {
+            (Ok(a), Ok(b)) if b != 0.0 => a / b,
+            _ => return Err(bad()),
+        }
+    } else {
+        t.parse::<f64>().map_err(|_| bad())?
+    };
+    if x.is_finite() {
+        Ok(x)
+    } else {
+        Err(bad())
+    }
+}
+
 fn parse_human(v: &str) -> Result<Duration, String> {
     parse_duration(v).map_err(|e| format!("{} (examples: 24h, 5m, 300s, 1h30m, 250ms)", e.reason))
 }
@@ -765,6 +796,7 @@ struct FileSettings {
     slot_bytes: Option<Spanned<usize>>,
     capacity_bytes: Option<Spanned<usize>>,
     max_event_bytes: Option<Spanned<usize>>,
+    reserved_share: Option<Spanned<f64>>,
     min_severity: Option<Spanned<Severity>>,
     retention: Option<Spanned<Human>>,
     sweep_interval: Option<Spanned<Human>>,

@@ -361,7 +361,11 @@ impl Worker {
             let wait = self
                 .next_deadline(now, waiting)
                 .saturating_duration_since(Instant::now());
-            shared.sleep(wait, self.seen_ticket);
+            if self.stop.is_some() {
+                shared.sleep_stopping(wait, self.seen_ticket);
+            } else {
+                shared.sleep(wait, self.seen_ticket);
+            }
         }
         self.finish();
     }
