@@ -55,6 +55,7 @@
 // leaves, the data model, the hot path, the read side, the facade, the runtime, then
 // the optional parts.
 mod control;
+mod lines;
 mod macros;
 mod sync;
 mod text;
@@ -106,12 +107,14 @@ pub use model::{
     format_duration, parse_duration, Builder, Config, ConfigError, Direction, Event, EventRecord,
     FieldValue, HealthThresholds, Kind, Metadata, ParseDurationError, ParseSeverityError,
     ParseTimestampError, RedactionConfig, Severity, Timestamp, Value, DEFAULT_ALLOW_KEYS,
-    DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, REDACTED, SLOT_SIZES,
+    DEFAULT_DENY_KEYS, MAX_CAPACITY, MAX_FIELDS, MIN_HEALTH_INTERVAL, MIN_RETENTION,
+    MIN_SWEEP_INTERVAL, REDACTED, SLOT_SIZES,
 };
 pub use read::cursor::Batch;
 pub use read::export::{
-    read_jsonl, write_csv_cell, CsvOptions, ExportError, ImportError, CSV_HEADER, SCHEMA,
-    SCHEMA_VERSION,
+    read_jsonl, read_jsonl_partial, read_jsonl_with, write_csv_cell, CsvOptions, ExportError,
+    ImportError, ReadLimits, CSV_HEADER, DEFAULT_MAX_DOCUMENT_BYTES, DEFAULT_MAX_LINE_BYTES,
+    SCHEMA, SCHEMA_VERSION,
 };
 pub use read::health::{Health, HealthFigures, HealthStatus};
 pub use read::query::Query;

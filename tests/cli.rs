@@ -266,11 +266,26 @@ fn exit_codes_and_bad_files() {
     let gz = std::fs::read(&files[0]).unwrap();
     let cut = dir.join("truncated.jsonl.gz");
     std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
-    let e = fail(&["check", s(&cut)], 1);
+    let o = run(&["check", s(&cut)]);
+    assert_eq!(o.status.code(), Some(1));
+    let (out, e) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
     assert!(
-        e.contains("truncated.jsonl.gz:") && e.contains("gzip"),
+        e.contains("truncated.jsonl.gz:")
+            && e.contains("gzip")
+            && e.contains("bytes of whole lines"),
         "{e}"
     );
+    // What was whole before the cut is counted.
+    let read: u64 = out
+        .split("damaged after ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(read > 0, "{out}");
 
     let mut text = std::fs::read(files.last().unwrap()).unwrap();
     let at = text.iter().position(|&b| b == b'\n').unwrap() + 12;

@@ -159,6 +159,51 @@ fn defaults_are_documented_values() {
     }
 }
 
+#[test]
+fn intervals_below_their_minimum_are_refused_with_the_minimum() {
+    use flightring::{ConfigError, MIN_HEALTH_INTERVAL, MIN_RETENTION, MIN_SWEEP_INTERVAL};
+    let ns = Duration::from_nanos(1);
+    for (b, field, minimum, text) in [
+        (
+            Recorder::builder().retention(ns),
+            "retention",
+            MIN_RETENTION,
+            "1s",
+        ),
+        (
+            Recorder::builder().sweep_interval(ns),
+            "sweep_interval",
+            MIN_SWEEP_INTERVAL,
+            "10ms",
+        ),
+        (
+            Recorder::builder().health_interval(Duration::from_millis(9)),
+            "health_interval",
+            MIN_HEALTH_INTERVAL,
+            "10ms",
+        ),
+    ] {
+        let e = b.build().unwrap_err();
+        assert_eq!(e.field(), field);
+        assert!(
+            matches!(e, ConfigError::TooShort { minimum: m, .. } if m == minimum),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string()
+                .contains(&format!("{field} must be at least {text}")),
+            "{e}"
+        );
+    }
+    // The minimums themselves are accepted.
+    Recorder::builder()
+        .retention(MIN_RETENTION)
+        .sweep_interval(MIN_SWEEP_INTERVAL)
+        .health_interval(MIN_HEALTH_INTERVAL)
+        .build()
+        .unwrap();
+}
+
 /// Issue #11 item 3: a budget the machine cannot hold is a typed error from `build()`,
 /// not an abort.
 #[test]

@@ -281,3 +281,130 @@ fn csv_cells_that_begin_like_a_formula_are_neutralised() {
         .unwrap();
     assert!(String::from_utf8(out).unwrap().contains("\"'+1+1\""));
 }
+
+/// The hostile inputs of issue 16, built here: each reader stops with a typed error
+/// naming the line, in bounded memory, keeping what was whole before.
+mod bounded_import {
+    use std::io::{BufReader, Write};
+
+    use flightring::exporter::{read_stream_file_partial, read_stream_partial, StreamLine};
+    use flightring::{read_jsonl, read_jsonl_partial, read_jsonl_with, ImportError, ReadLimits};
+
+    const GOOD: &str = "{\"id\":1,\"timestamp\":\"2026-01-01T00:00:00Z\",\"severity\":\"INFO\",\"event_type\":\"boot\",\"message\":\"hi\",\"metadata\":{}}\n";
+
+    fn gzip(parts: &[&[u8]], repeat: usize) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for _ in 0..repeat {
+            for p in parts {
+                enc.write_all(p).unwrap();
+            }
+        }
+        enc.finish().unwrap()
+    }
+
+    fn gunzip(gz: &[u8]) -> BufReader<flate2::read::MultiGzDecoder<&[u8]>> {
+        BufReader::new(flate2::read::MultiGzDecoder::new(gz))
+    }
+
+    #[test]
+    fn a_long_line_without_newline_stops_at_the_limit() {
+        // 64 MiB of one line in ~64 KiB of gzip.
+        let mut gz = gzip(&[GOOD.as_bytes()], 1);
+        gz.extend(gzip(&[&[b'a'; 1 << 20]], 64));
+        assert!(gz.len() < 1 << 20, "{}", gz.len());
+        let err = read_jsonl(gunzip(&gz)).unwrap_err();
+        assert!(
+            matches!(err, ImportError::LineTooLong { line: 2, limit } if limit == 16 << 20),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("line 2 is longer than the limit of 16 MiB"),
+            "{err}"
+        );
+        // The limit is configurable; what came before is kept.
+        let limits = ReadLimits::default().max_line_bytes(1000);
+        let (events, err) = read_jsonl_partial(gunzip(&gz), &limits);
+        assert_eq!(events.len(), 1);
+        assert_eq!(err.unwrap().line(), Some(2));
+        let (lines, err) = read_stream_partial(gunzip(&gz), &limits);
+        assert_eq!(lines.len(), 1);
+        assert!(matches!(
+            err,
+            Some(ImportError::LineTooLong {
+                line: 2,
+                limit: 1000
+            })
+        ));
+    }
+
+    #[test]
+    fn many_empty_lines_are_counted_and_skipped() {
+        // 32 MiB of newlines, then a bad line: its number counts every newline.
+        let gz = gzip(&[&[b'\n'; 1 << 20]], 32);
+        let mut all = gz.clone();
+        all.extend(gzip(&[GOOD.as_bytes(), b"nope\n"], 1));
+        let (events, err) = read_jsonl_partial(gunzip(&all), &ReadLimits::default());
+        assert_eq!(events.len(), 1);
+        assert_eq!(err.unwrap().line(), Some((32 << 20) + 2));
+        assert!(read_jsonl(gunzip(&gz)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_line() {
+        let mut input = format!("{GOOD}{GOOD}").into_bytes();
+        let mut third = GOOD.as_bytes().to_vec();
+        third[30] = 0xff;
+        input.extend_from_slice(&third);
+        let err = read_jsonl(input.as_slice()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ImportError::InvalidUtf8 {
+                    line: 3,
+                    column: 31
+                }
+            ),
+            "{err}"
+        );
+        let (lines, err) = read_stream_partial(input.as_slice(), &ReadLimits::default());
+        assert_eq!(lines.len(), 2);
+        assert_eq!(err.unwrap().line(), Some(3));
+        let err = read_jsonl_with(input.as_slice(), &ReadLimits::default()).unwrap_err();
+        assert_eq!(err.to_string(), "line 3, column 31: invalid UTF-8");
+    }
+
+    #[test]
+    fn a_truncated_gzip_keeps_every_whole_line_before_the_cut() {
+        let n = 5000;
+        let gz = gzip(&[GOOD.as_bytes()], n);
+        let cut = &gz[..gz.len() / 2];
+        let (events, err) = read_jsonl_partial(gunzip(cut), &ReadLimits::default());
+        let got = events.len();
+        assert!(got > 0 && got < n, "{got}");
+        match err {
+            Some(ImportError::Damaged { line, offset, .. }) => {
+                assert_eq!(line, got + 1);
+                assert_eq!(offset, (got * GOOD.len()) as u64);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same through the stream file reader.
+        let dir = std::env::temp_dir().join(format!("flightring-cut-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("cut.jsonl.gz");
+        std::fs::write(&p, cut).unwrap();
+        let (lines, err) = read_stream_file_partial(&p, &ReadLimits::default());
+        assert_eq!(lines.len(), got);
+        assert!(lines
+            .iter()
+            .all(|l| matches!(l, StreamLine::Event(e) if e.message == "hi")));
+        let err = err.unwrap();
+        assert!(
+            err.to_string()
+                .contains(&format!("damaged input at line {}", got + 1)),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -802,3 +802,74 @@ fn a_pipe_is_written_to_and_never_rotated() {
     assert_eq!((st.files_rotated, st.io_errors), (0, 0), "{st:?}");
     assert_eq!(files(&dir.0, "flight", ".jsonl"), vec![fifo]);
 }
+
+/// The child of `a_file_size_limit_still_takes_every_line_that_fits`: run under a file
+/// size limit (`ulimit -f`, SIGXFSZ ignored, so writes past it fail with EFBIG), it
+/// exports 3000 events in one write of ~400 KB and prints the exporter's stats.
+#[test]
+fn child_file_size_limit() {
+    let Ok(path) = std::env::var("FLIGHTRING_FSIZE_CHILD") else {
+        return;
+    };
+    let rec = Recorder::builder().capacity(1 << 14).build().unwrap();
+    for i in 0..3000u64 {
+        rec.record(
+            &Event::new("k", Severity::Info)
+                .message("a line of about a hundred and thirty bytes")
+                .field("i", i),
+        );
+    }
+    let exp = Exporter::start_from_oldest(
+        &rec,
+        ExporterConfig {
+            path: PathBuf::from(path),
+            batch_events: 4096,
+            flush_interval: Duration::from_millis(5),
+            ..ExporterConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(exp.flush().is_err(), "the limit is hit");
+    let _ = exp.close();
+    let s = exp.stats();
+    println!("STATS {} {} {}", s.events_written, s.lost, s.pending);
+}
+
+#[test]
+fn a_file_size_limit_still_takes_every_line_that_fits() {
+    let dir = TempDir::new("fsize");
+    let path = dir.join("flight.jsonl");
+    // 256 blocks of 512 bytes: 128 KiB, a third of the one write.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -S -f 256 && exec \"$0\" --exact child_file_size_limit --nocapture")
+        .arg(std::env::current_exe().unwrap())
+        .env("FLIGHTRING_FSIZE_CHILD", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stats: Vec<u64> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("STATS "))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (written, lost) = (stats[0], stats[1]);
+    let len = fs::metadata(&path).unwrap().len();
+    let limit = 256 * 512;
+    let (events, gap_lost, _) = split(parse(&read_text(&path), &path));
+    // Whole lines up to within one line of the limit, each counted once.
+    assert!(len <= limit && len > limit - 200, "{len} of {limit}");
+    assert_eq!(events.len() as u64, written);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(field(e, "i"), i as u64);
+    }
+    assert_eq!(gap_lost, 0);
+    assert_eq!(written + lost, 3000, "every event written or counted lost");
+}

@@ -51,6 +51,16 @@ fn import_corpus() {
     replay("import", checks::import);
 }
 
+#[test]
+fn settings_corpus() {
+    replay("settings", checks::settings);
+}
+
+#[test]
+fn recording_corpus() {
+    replay("recording", checks::recording);
+}
+
 /// Every corpus directory belongs to a target this test replays.
 #[test]
 fn every_corpus_is_replayed() {
@@ -65,5 +75,8 @@ fn every_corpus_is_replayed() {
         })
         .collect();
     dirs.sort();
-    assert_eq!(dirs, ["codec", "decode_raw", "import"]);
+    assert_eq!(
+        dirs,
+        ["codec", "decode_raw", "import", "recording", "settings"]
+    );
 }

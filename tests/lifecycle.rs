@@ -23,12 +23,12 @@ fn assert_accounting(r: &Recorder) {
 fn expired_events_are_invisible_then_swept_and_counted() {
     let r = Recorder::builder()
         .capacity(256)
-        .retention(Duration::from_millis(150))
+        .retention(flightring::MIN_RETENTION)
         .sweep_interval(Duration::from_secs(3600))
         .build()
         .unwrap();
     info(&r, "old");
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(flightring::MIN_RETENTION + Duration::from_millis(200));
     info(&r, "new");
     // Not swept yet: queries and snapshots skip the expired event all the same.
     let q = r.query(&Query::new());
@@ -48,7 +48,7 @@ fn expired_events_are_invisible_then_swept_and_counted() {
 fn the_sweeper_thread_expires_on_its_own() {
     let r = Recorder::builder()
         .capacity(64)
-        .retention(Duration::from_millis(50))
+        .retention(flightring::MIN_RETENTION)
         .sweep_interval(Duration::from_millis(20))
         .health_interval(Duration::from_millis(20))
         .build()

@@ -177,6 +177,15 @@ fn child_process() {
             panic_in_thread("w", &rec, "boom impatient".into());
             std::process::exit(46);
         }
+        // Gauges and a field hold NaN and the infinities when the process panics.
+        "non_finite" => {
+            PanicHook::new(path).install(&rec).unwrap();
+            rec.set_gauge("probe_gauge", f64::NAN);
+            rec.set_gauge("up", f64::INFINITY);
+            rec.set_gauge("down", f64::NEG_INFINITY);
+            rec.record(&Event::new("probe", Severity::Info).field("ratio", f64::NAN));
+            panic!("non-finite boom");
+        }
         other => panic!("unknown mode {other}"),
     }
 }
@@ -250,6 +259,25 @@ fn dump_to_a_file_with_the_newest_events() {
     let want: Vec<String> = (90..100).map(|i| format!("e{i}")).collect();
     assert_eq!(messages, want);
     assert!(err.contains("main boom"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_dump_with_nan_and_infinite_gauges_loads() {
+    let dir = temp_dir("non_finite");
+    let path = dir.join("crash.json");
+    let out = run_child("non_finite", &path);
+    assert_eq!(out.status.code(), Some(101), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let dump = PanicDump::from_json(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let g = &dump.snapshot.stats().gauges;
+    assert!(g["probe_gauge"].is_nan(), "{g:?}");
+    assert_eq!((g["up"], g["down"]), (f64::INFINITY, f64::NEG_INFINITY));
+    let e = &dump.snapshot.events()[0];
+    assert!(e.metadata.get("ratio").unwrap().as_f64().unwrap().is_nan());
+    // The post-mortem tools open it too.
+    let r = flightring::recording::Recording::open(&path).unwrap();
+    assert!(r.stats.unwrap().gauges["probe_gauge"].is_nan());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -307,3 +307,59 @@ fn bad_files_get_typed_errors_with_line() {
     let e = Recording::open("/nonexistent/x.json").unwrap_err();
     assert!(matches!(e, RecordingError::Io { .. }));
 }
+
+#[test]
+fn hostile_streams_are_read_in_bounded_memory_keeping_what_was_whole() {
+    let d = dir("hostile");
+    let good = "{\"id\":1,\"timestamp\":\"2026-01-01T00:00:00Z\",\"severity\":\"INFO\",\"event_type\":\"boot\",\"message\":\"hi\",\"metadata\":{}}\n";
+    let gzip = |chunk: &[u8], n: usize| {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for _ in 0..n {
+            enc.write_all(chunk).unwrap();
+        }
+        enc.finish().unwrap()
+    };
+    // One 64 MiB line without a newline: refused at the line limit, not read whole.
+    let p = d.join("long.jsonl.gz");
+    std::fs::write(&p, gzip(&[b'a'; 1 << 20], 64)).unwrap();
+    let e = Recording::open(&p).unwrap_err();
+    assert_eq!(e.line(), Some(1), "{e}");
+    assert!(e.to_string().contains("longer than 16 MiB"), "{e}");
+    // A line that begins like a document is read as one, up to the document limit.
+    let mut doc = gzip(b"{\"schema\":\"flightring.snapshot\",\"x\":\"", 1);
+    doc.extend(gzip(&[b'a'; 1 << 20], 64));
+    std::fs::write(&p, doc).unwrap();
+    let limits = flightring::ReadLimits::default()
+        .max_line_bytes(1 << 20)
+        .max_document_bytes(8 << 20);
+    let e = Entries::open_with(&p, &limits).unwrap_err();
+    assert!(e.to_string().contains("larger than the limit"), "{e}");
+    // Empty lines by the million, then an event: its line number counts them.
+    let mut many = gzip(b"\n", 1 << 22);
+    many.extend(gzip(format!("{good}oops\n").as_bytes(), 1));
+    std::fs::write(&p, many).unwrap();
+    let mut it = Entries::open(&p).unwrap();
+    assert!(matches!(it.next(), Some(Ok(Entry::Event(_)))));
+    assert_eq!(it.next().unwrap().unwrap_err().line(), Some((1 << 22) + 2));
+    // A gzip cut mid-stream: every whole line comes out, then where it broke.
+    let whole = gzip(good.as_bytes(), 4000);
+    std::fs::write(&p, &whole[..whole.len() / 2]).unwrap();
+    let mut n = 0;
+    let mut err = None;
+    for e in Entries::open(&p).unwrap() {
+        match e {
+            Ok(Entry::Event(_)) => n += 1,
+            Ok(Entry::Gap(_)) => unreachable!(),
+            Err(e) => err = Some(e),
+        }
+    }
+    let err = err.expect("the cut is reported");
+    assert!(n > 0 && n < 4000, "{n}");
+    assert_eq!(err.line(), Some(n + 1), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("after {} bytes", n * good.len())) && msg.contains("gzip"),
+        "{msg}"
+    );
+    std::fs::remove_dir_all(&d).unwrap();
+}

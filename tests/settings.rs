@@ -152,6 +152,21 @@ fn bad_values_name_the_variable_and_the_value() {
         ),
         ("FLIGHTRING_SWEEP_INTERVAL", "5 parsecs", "missing unit"),
         ("FLIGHTRING_HEALTH_INTERVAL", "0", "greater than zero"),
+        (
+            "FLIGHTRING_HEALTH_INTERVAL",
+            "1ns",
+            "health_interval must be at least 10ms",
+        ),
+        (
+            "FLIGHTRING_SWEEP_INTERVAL",
+            "1ns",
+            "sweep_interval must be at least 10ms",
+        ),
+        (
+            "FLIGHTRING_RETENTION",
+            "1ns",
+            "retention must be at least 1s",
+        ),
         ("FLIGHTRING_RESERVED_SHARE", "lots", "expected a fraction"),
         ("FLIGHTRING_RESERVED_SHARE", "1/0", "expected a fraction"),
         (
@@ -315,6 +330,24 @@ fn bad_values_in_toml_name_the_line() {
         ),
         ("enabled = 1\n", 1, "enabled", "invalid type"),
         ("capacity = 0\n", 1, "capacity", "at least 1"),
+        (
+            "\nhealth_interval = \"1ns\"\n",
+            2,
+            "health_interval",
+            "must be at least 10ms",
+        ),
+        (
+            "sweep_interval = 0.001\n",
+            1,
+            "sweep_interval",
+            "must be at least 10ms",
+        ),
+        (
+            "retention = \"1ns\"\n",
+            1,
+            "retention",
+            "must be at least 1s",
+        ),
         ("\n\nslot_bytes = 100\n", 3, "slot_bytes", "must be one of"),
         (
             "[exporter]\nrotate_bytes = \"big\"\n",

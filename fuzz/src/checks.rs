@@ -14,6 +14,13 @@
 //!   encodes back to the same event.
 //! * [`import`]: `Snapshot::from_json` and `read_jsonl` never panic; what they accept
 //!   exports back to text that loads to the same thing.
+//! * [`settings`]: the bytes as `NAME=VALUE` lines (an environment) and as TOML: never
+//!   a panic; an error names the variable, or the line of the file; what is accepted
+//!   gives a valid configuration.
+//! * [`recording`]: the bytes as a file the recording loaders open (any format, plain
+//!   or gzip, small line and document limits), as a document, and as stream lines
+//!   plain and gunzipped: never a panic; every `*_partial` reader keeps what a strict
+//!   read of the same bytes keeps; a document that loads writes back to one that loads.
 
 use flightring::internals::{cells_needed, decode, encode};
 use flightring::{Event, FieldValue, Severity, Snapshot, MAX_FIELDS};
@@ -369,4 +376,89 @@ pub fn import(data: &[u8]) {
         }
         assert_eq!(jsonl2, jsonl, "JSON Lines are not stable");
     }
+}
+
+/// The bytes as an environment (`NAME=VALUE` lines, `FLIGHTRING_` prefixed when they
+/// are not, so the fuzzer reaches the real variables) and as a TOML file.
+pub fn settings(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let env: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let k = k.trim().to_ascii_uppercase();
+            let k = if k.starts_with("FLIGHTRING_") {
+                k
+            } else {
+                format!("FLIGHTRING_{k}")
+            };
+            (k, v.to_owned())
+        })
+        // No file system: neither a settings file nor an output path.
+        .filter(|(k, _)| k != "FLIGHTRING_CONFIG" && k != "FLIGHTRING_OUTPUT")
+        .collect();
+    let get = |var: &str| env.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone());
+    match flightring::Settings::from_env_map(get) {
+        Ok(s) => {
+            s.to_builder()
+                .config()
+                .expect("accepted settings give a valid configuration");
+        }
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    match flightring::Settings::from_toml_str(&text) {
+        Ok(s) => {
+            s.to_builder()
+                .config()
+                .expect("accepted settings give a valid configuration");
+        }
+        Err(e) => {
+            assert!(!e.to_string().is_empty());
+            if let Some(line) = e.line() {
+                assert!(line >= 1 && line <= text.lines().count().max(1) + 1, "{e}");
+            }
+        }
+    }
+}
+
+/// The bytes as every kind of file the recording loaders read.
+pub fn recording(data: &[u8]) {
+    use flightring::exporter::read_stream_partial;
+    use flightring::recording::{Entries, Recording};
+    use flightring::ReadLimits;
+    use std::io::BufReader;
+
+    let limits = ReadLimits::default()
+        .max_line_bytes(512)
+        .max_document_bytes(1 << 16);
+    // As a file: the format told by content, as `flightring` and `Recording::open` do.
+    let path = std::env::temp_dir().join(format!("flightring-fuzz-{}.in", std::process::id()));
+    if std::fs::write(&path, data).is_ok() {
+        if let Ok(entries) = Entries::open_with(&path, &limits) {
+            let mut failed = false;
+            for e in entries {
+                assert!(!failed, "nothing after an error");
+                failed = e.is_err();
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+    // As a document.
+    let text = String::from_utf8_lossy(data);
+    if let Ok(r) = Recording::from_json_str(&text, "fuzz.json") {
+        let json = r.to_json().expect("a loaded recording writes");
+        let again = Recording::from_json_str(&json, "again.json")
+            .unwrap_or_else(|e| panic!("a written recording does not load: {e}\n{json}"));
+        assert_eq!(again.events.len(), r.events.len());
+    }
+    // As stream lines, plain and gunzipped: the partial readers keep what they read.
+    let (lines, err) = read_stream_partial(data, &limits);
+    match flightring::exporter::read_stream_with(data, &limits) {
+        Ok(all) => assert!(err.is_none() && all == lines),
+        Err(e) => assert_eq!(Some(e.to_string()), err.map(|e| e.to_string())),
+    }
+    let (events, _) = flightring::read_jsonl_partial(data, &limits);
+    assert!(events.len() <= lines.len() + data.len());
+    let gz = BufReader::new(flate2::read::MultiGzDecoder::new(data));
+    let _ = read_stream_partial(gz, &limits);
 }

@@ -23,7 +23,7 @@ use flightring::recording::{
     SummaryBuilder,
 };
 use flightring::replay::{Replayed, Replayer, Target};
-use flightring::CsvOptions;
+use flightring::{CsvOptions, ReadLimits};
 use flightring::{NetworkReport, Severity, Timestamp};
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -34,6 +34,20 @@ type Res<T> = Result<T, Box<dyn Error>>;
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// The longest line of JSON Lines to read, in bytes (a longer one is an error
+    /// naming its line).
+    #[arg(long, global = true, default_value_t = flightring::DEFAULT_MAX_LINE_BYTES)]
+    max_line_bytes: usize,
+    /// The largest JSON document to read whole, in bytes.
+    #[arg(long, global = true, default_value_t = flightring::DEFAULT_MAX_DOCUMENT_BYTES)]
+    max_document_bytes: usize,
+}
+
+/// The reading limits given on the command line (set once in `main`).
+static LIMITS: std::sync::OnceLock<ReadLimits> = std::sync::OnceLock::new();
+
+fn limits() -> ReadLimits {
+    LIMITS.get().copied().unwrap_or_default()
 }
 
 #[derive(Subcommand, Debug)]
@@ -237,7 +251,7 @@ fn walk(files: &[PathBuf], mut f: impl FnMut(&Walk, Entry) -> Res<bool>) -> Res<
         files: 0,
     };
     for p in files {
-        let it = Entries::open(p)?;
+        let it = Entries::open_with(p, &limits())?;
         w.files += 1;
         if w.files == 1 {
             w.name = stem(p);
@@ -463,7 +477,7 @@ fn transcode(
             })?;
         }
         Format::Json | Format::SeedJson => {
-            let r = filter.apply(&Recording::open_all(files)?);
+            let r = filter.apply(&Recording::open_all_with(files, &limits())?);
             kept = r.events.len() as u64;
             gaps = r.gaps.len() as u64;
             if format == Format::Json {
@@ -479,7 +493,7 @@ fn transcode(
 }
 
 fn cmd_report(files: &[PathBuf]) -> Res<()> {
-    let r = Recording::open_all(files)?;
+    let r = Recording::open_all_with(files, &limits())?;
     let Some(stats) = &r.stats else {
         return Err(format!(
             "{}: a {} carries no recorder stats; `report` needs an export or a panic dump (use `stats` for counts from events)",
@@ -527,7 +541,7 @@ impl<W: Write> Target for Printer<W> {
 }
 
 fn cmd_replay(files: &[PathBuf], speed: f64, fast: bool, json: bool, sel: &Selection) -> Res<()> {
-    let r = Recording::open_all(files)?;
+    let r = Recording::open_all_with(files, &limits())?;
     let mut rp = Replayer::new(r).filter(sel.filter()?);
     rp = if fast {
         rp.as_fast_as_possible()
@@ -562,12 +576,23 @@ fn cmd_check(files: &[PathBuf]) -> Res<()> {
                 }
             }
             Ok(true)
-        })?;
-        println!(
-            "{}: ok, {} ({events} events, {gaps} gaps, {lost} missing)",
-            p.display(),
-            w.source.as_str()
-        );
+        });
+        match w {
+            Ok(w) => println!(
+                "{}: ok, {} ({events} events, {gaps} gaps, {lost} missing)",
+                p.display(),
+                w.source.as_str()
+            ),
+            Err(e) => {
+                // What was whole before the damage is still counted; the error (on
+                // stderr, exit 1) says where it is.
+                println!(
+                    "{}: damaged after {events} events, {gaps} gaps, {lost} missing",
+                    p.display()
+                );
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }
@@ -671,6 +696,11 @@ fn is_broken_pipe(e: &(dyn Error + 'static)) -> bool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse(); // bad usage: clap prints it and exits 2
+    let _ = LIMITS.set(
+        ReadLimits::default()
+            .max_line_bytes(cli.max_line_bytes)
+            .max_document_bytes(cli.max_document_bytes),
+    );
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::model::event::{EventRecord, Metadata, Value};
 use crate::model::{Severity, Timestamp};
-use crate::read::export::ImportError;
+use crate::read::export::{all_or_error, collect_lines, ImportError, ReadLimits};
 
 use super::rotate::Naming;
 
@@ -167,18 +167,25 @@ fn parse_line<'de, T: Deserialize<'de>>(s: &'de str, line: usize) -> Result<T, I
 /// assert!(matches!(&lines[2], StreamLine::Gap(g) if g.lost == 2)); // version 1
 /// ```
 pub fn read_stream<R: BufRead>(r: R) -> Result<Vec<StreamLine>, ImportError> {
-    let mut out = Vec::new();
-    for (i, line) in r.lines().enumerate() {
-        let line = line?;
-        let text = line.trim();
-        if text.is_empty() {
-            continue;
-        }
-        if let Some(l) = parse_stream_line(text, i + 1)? {
-            out.push(l);
-        }
-    }
-    Ok(out)
+    read_stream_with(r, &ReadLimits::default())
+}
+
+/// [`read_stream`] within `limits` (the longest line).
+pub fn read_stream_with<R: BufRead>(
+    r: R,
+    limits: &ReadLimits,
+) -> Result<Vec<StreamLine>, ImportError> {
+    all_or_error(read_stream_partial(r, limits))
+}
+
+/// Reads a stream as [`read_stream`] does, but keeps what was read: every line before
+/// the first bad one, broken-off input (a truncated gzip stream) or overlong line, and
+/// that error.
+pub fn read_stream_partial<R: BufRead>(
+    r: R,
+    limits: &ReadLimits,
+) -> (Vec<StreamLine>, Option<ImportError>) {
+    collect_lines(r, limits, |text, n| parse_stream_line(text.trim(), n))
 }
 
 /// One line of a stream: an event, a gap (either version), or `None` for a header.
@@ -231,12 +238,27 @@ fn parse_stream_line(text: &str, line: usize) -> Result<Option<StreamLine>, Impo
 /// Reads one stream file, current or rotated: gzip-compressed files (recognised by
 /// their magic bytes, whatever their name) are decompressed as they are read.
 pub fn read_stream_file(path: impl AsRef<Path>) -> Result<Vec<StreamLine>, ImportError> {
-    let mut f = BufReader::new(File::open(path.as_ref())?);
-    let gz = f.fill_buf()?.starts_with(&[0x1f, 0x8b]);
-    if gz {
-        read_stream(BufReader::new(flate2::read::MultiGzDecoder::new(f)))
-    } else {
-        read_stream(f)
+    all_or_error(read_stream_file_partial(path, &ReadLimits::default()))
+}
+
+/// [`read_stream_file`] within `limits`, keeping what was read before the first error
+/// (a gzip file cut short keeps every whole line before the cut; the error says where:
+/// [`ImportError::Damaged`]).
+pub fn read_stream_file_partial(
+    path: impl AsRef<Path>,
+    limits: &ReadLimits,
+) -> (Vec<StreamLine>, Option<ImportError>) {
+    let open = || -> io::Result<(BufReader<File>, bool)> {
+        let mut f = BufReader::new(File::open(path.as_ref())?);
+        let gz = f.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+        Ok((f, gz))
+    };
+    match open() {
+        Ok((f, true)) => {
+            read_stream_partial(BufReader::new(flate2::read::MultiGzDecoder::new(f)), limits)
+        }
+        Ok((f, false)) => read_stream_partial(f, limits),
+        Err(e) => (Vec::new(), Some(ImportError::Io(e))),
     }
 }
 

@@ -115,7 +115,7 @@ mod stream;
 pub use config::ExporterConfig;
 pub use error::ExporterError;
 pub use format::{
-    gap_record, read_stream, read_stream_file, stream_files, Gap, StreamLine, GAP_KIND,
-    STREAM_KIND, STREAM_SCHEMA_VERSION,
+    gap_record, read_stream, read_stream_file, read_stream_file_partial, read_stream_partial,
+    read_stream_with, stream_files, Gap, StreamLine, GAP_KIND, STREAM_KIND, STREAM_SCHEMA_VERSION,
 };
 pub use stream::{Exporter, ExporterStats, FAULT_COMPONENT, THREAD_NAME};

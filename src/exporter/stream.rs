@@ -9,8 +9,10 @@
 //!    become one pending gap entry, placed before the batch's events.
 //! 2. Write the pending entries when `batch_events` events are pending, when the oldest
 //!    has waited `flush_interval`, on `flush()` and on `close()`. Entries leave the
-//!    queue only once written; a failed write is cut back to the last whole line, the
-//!    entries are kept, and the write is retried `flush_interval` later.
+//!    queue only once written. A failed write is cut back to the last whole line and
+//!    tried again at once in pieces of half the size, down to a single line, so every
+//!    line that fits is written even on a nearly full disk; the entries not written are
+//!    kept, and the write is retried `flush_interval` later.
 //! 3. Rewrite the snapshot file when due; every minute (and after each rotation)
 //!    compress and prune rotated files.
 //! 4. Sleep on a condition variable until the next poll (1–20 ms, sooner the faster the
@@ -164,6 +166,7 @@ impl Exporter {
             pending_events: 0,
             pending_since: None,
             chunk: Vec::new(),
+            ends: Vec::new(),
             stats: ExporterStats::default(),
             faults: Faults::default(),
             failure: None,
@@ -337,6 +340,35 @@ impl Output {
     }
 }
 
+/// Appends as many whole lines of `bytes` (newline-terminated lines) as `append` takes,
+/// in order: all at once, and after a failure in pieces of half the size, down to one
+/// line, so a nearly full disk still takes every line that fits. `append` must write a
+/// piece whole or not at all ([`Output::append`] cuts a failed write back). Returns the
+/// bytes written, always a whole number of lines, and the error that stopped it.
+fn append_whole_lines(
+    bytes: &[u8],
+    mut append: impl FnMut(&[u8]) -> io::Result<()>,
+) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    let mut piece = bytes.len();
+    while done < bytes.len() {
+        let rest = &bytes[done..];
+        let first = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+        // The longest run of whole lines within `piece`, and at least one line.
+        let end = if piece >= rest.len() {
+            rest.len()
+        } else {
+            memchr::memrchr(b'\n', &rest[..piece]).map_or(first, |i| (i + 1).max(first))
+        };
+        match append(&rest[..end]) {
+            Ok(()) => done += end,
+            Err(e) if end <= first => return (done, Some(e)),
+            Err(_) => piece = end / 2,
+        }
+    }
+    (done, None)
+}
+
 fn ends_with_newline(path: &Path, len: u64) -> bool {
     let last = || -> io::Result<u8> {
         let mut f = File::open(path)?;
@@ -423,6 +455,8 @@ struct Worker {
     /// When `pending` last became non-empty.
     pending_since: Option<Instant>,
     chunk: Vec<u8>,
+    /// Where each line of `chunk` ends (one per pending entry taken into it).
+    ends: Vec<usize>,
     stats: ExporterStats,
     faults: Faults,
     /// The failed write that events are waiting on.
@@ -602,7 +636,8 @@ impl Worker {
                 let _ = format::write_header(&mut self.chunk);
             }
             let head = self.chunk.len();
-            let (mut taken, mut events, mut gaps, mut unserialisable) = (0, 0, 0, 0);
+            // Where each taken entry's line ends in the chunk.
+            self.ends.clear();
             let mut full = false;
             for entry in &self.pending {
                 let before = self.chunk.len();
@@ -615,10 +650,7 @@ impl Worker {
                     // Not expected for these types; skipped and counted rather than
                     // stopping the stream.
                     self.chunk.truncate(before);
-                    taken += 1;
-                    if let Entry::Event(_) = entry {
-                        unserialisable += 1;
-                    }
+                    self.ends.push(before);
                     continue;
                 }
                 // Over the limit, unless it is the file's first line (a line longer
@@ -629,25 +661,33 @@ impl Worker {
                     full = true;
                     break;
                 }
-                taken += 1;
-                match entry {
-                    Entry::Event(_) => events += 1,
-                    Entry::Gap(_) => gaps += 1,
-                }
+                self.ends.push(self.chunk.len());
                 if self.chunk.len() >= CHUNK_BYTES {
                     break;
                 }
             }
-            if !self.chunk.is_empty() {
-                out.append(&self.chunk)
-                    .map_err(|e| Failure::new("writing", &self.cfg.path, &e))?;
+            // As many whole lines as fit: on a nearly full disk, every line that fits
+            // goes out, and only the rest waits (counted exactly below).
+            let (written, error) = append_whole_lines(&self.chunk, |piece| out.append(piece));
+            let taken = self.ends.partition_point(|&end| end <= written);
+            let (mut events, mut gaps, mut unserialisable) = (0, 0, 0);
+            for (i, entry) in self.pending.drain(..taken).enumerate() {
+                let empty = self.ends[i] == if i == 0 { head } else { self.ends[i - 1] };
+                match entry {
+                    Entry::Event(_) if empty => unserialisable += 1,
+                    Entry::Event(_) => events += 1,
+                    Entry::Gap(_) if empty => {}
+                    Entry::Gap(_) => gaps += 1,
+                }
             }
-            self.pending.drain(..taken);
             self.pending_events -= (events + unserialisable) as usize;
             self.stats.events_written += events;
             self.stats.gaps += gaps;
             self.stats.lost += unserialisable;
-            self.stats.bytes_written += self.chunk.len() as u64;
+            self.stats.bytes_written += written as u64;
+            if let Some(e) = error {
+                return Err(Failure::new("writing", &self.cfg.path, &e));
+            }
             if full {
                 match self.rotate() {
                     Ok(()) => self.faults.rotate = None,
@@ -771,5 +811,92 @@ impl Worker {
         self.pending_events = 0;
         self.publish();
         self.shared.update(|o| o.close_error = close_error);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A disk with `free` bytes: a write is taken whole or refused (as
+    /// `Output::append` leaves it), and space can come back.
+    struct Disk {
+        data: Vec<u8>,
+        free: usize,
+        attempts: usize,
+    }
+
+    impl Disk {
+        fn append(&mut self, b: &[u8]) -> io::Result<()> {
+            self.attempts += 1;
+            if b.len() > self.free {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "no space"));
+            }
+            self.free -= b.len();
+            self.data.extend_from_slice(b);
+            Ok(())
+        }
+    }
+
+    fn lines(n: usize, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..n {
+            let mut l = format!("{i:0len$}").into_bytes();
+            l.truncate(len - 1);
+            l.push(b'\n');
+            out.extend_from_slice(&l);
+        }
+        out
+    }
+
+    #[test]
+    fn a_nearly_full_disk_takes_every_line_that_fits() {
+        // 1 MiB of 100-byte lines, 948 KiB free: all but the lines past the space.
+        let bytes = lines(10_486, 100);
+        let mut disk = Disk {
+            data: Vec::new(),
+            free: 948 << 10,
+            attempts: 0,
+        };
+        let (done, err) = append_whole_lines(&bytes, |b| disk.append(b));
+        assert!(err.is_some());
+        assert_eq!(done, disk.data.len());
+        assert_eq!(done % 100, 0, "whole lines only");
+        assert_eq!(done, (948 << 10) / 100 * 100, "every line that fits");
+        assert_eq!(&bytes[..done], &disk.data[..]);
+        assert!(disk.attempts < 200, "{} attempts", disk.attempts);
+        // Space comes back: the rest goes at the next try.
+        disk.free = usize::MAX;
+        let (rest, err) = append_whole_lines(&bytes[done..], |b| disk.append(b));
+        assert!(err.is_none());
+        assert_eq!(done + rest, bytes.len());
+        assert_eq!(disk.data, bytes);
+    }
+
+    #[test]
+    fn a_line_that_never_fits_stops_with_nothing_cut() {
+        let bytes = lines(3, 50);
+        let mut disk = Disk {
+            data: Vec::new(),
+            free: 120,
+            attempts: 0,
+        };
+        let (done, err) = append_whole_lines(&bytes, |b| disk.append(b));
+        assert_eq!((done, disk.data.len()), (100, 100));
+        assert_eq!(err.unwrap().kind(), io::ErrorKind::StorageFull);
+        let mut none = Disk {
+            data: Vec::new(),
+            free: 10,
+            attempts: 0,
+        };
+        assert_eq!(append_whole_lines(&bytes, |b| none.append(b)).0, 0);
+        // A last line without a newline counts as one line.
+        let mut disk = Disk {
+            data: Vec::new(),
+            free: 1000,
+            attempts: 0,
+        };
+        let (n, e) = append_whole_lines(b"a\nbc", |b| disk.append(b));
+        assert_eq!((n, e.is_none()), (4, true));
     }
 }

@@ -25,6 +25,15 @@ const CELL_PAYLOAD: usize = 56;
 /// The largest `max_event_bytes` accepted.
 pub const MAX_EVENT_BYTES: usize = 16 * 1024;
 
+/// The shortest [`Builder::retention`]: 1 s. A shorter one hides events almost as soon
+/// as they are recorded.
+pub const MIN_RETENTION: Duration = Duration::from_secs(1);
+/// The shortest [`Builder::sweep_interval`]: 10 ms (a shorter one keeps a core busy).
+pub const MIN_SWEEP_INTERVAL: Duration = Duration::from_millis(10);
+/// The shortest [`Builder::health_interval`]: 10 ms (each run keeps a sample; a shorter
+/// interval grows the history's churn without adding information).
+pub const MIN_HEALTH_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Why a configuration was refused. Each variant names the field that was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -55,6 +64,17 @@ pub enum ConfigError {
     /// `slot_bytes` was not one of [`SLOT_SIZES`].
     #[error("slot_bytes must be one of 64, 128, 256, 512 or 1024; got {0}")]
     SlotBytes(usize),
+    /// A duration was shorter than its documented minimum ([`MIN_RETENTION`],
+    /// [`MIN_SWEEP_INTERVAL`], [`MIN_HEALTH_INTERVAL`]).
+    #[error("{field} must be at least {}; got {}", super::format_duration(*.minimum), super::format_duration(*.value))]
+    TooShort {
+        /// The field's name as in the builder.
+        field: &'static str,
+        /// The duration given.
+        value: Duration,
+        /// The least accepted.
+        minimum: Duration,
+    },
     /// The ring's memory could not be allocated (the budget is more than this machine
     /// can give); nothing was built.
     #[error("the ring needs {bytes} bytes of memory, which could not be allocated; lower capacity or capacity_bytes")]
@@ -85,7 +105,7 @@ impl ConfigError {
             ConfigError::ZeroRetention => "retention",
             ConfigError::ZeroSweepInterval => "sweep_interval",
             ConfigError::SlotBytes(_) => "slot_bytes",
-            ConfigError::OutOfRange { field, .. } => field,
+            ConfigError::OutOfRange { field, .. } | ConfigError::TooShort { field, .. } => field,
         }
     }
 }
@@ -291,19 +311,21 @@ impl Builder {
         self
     }
 
-    /// How long events stay visible (default 24 h).
+    /// How long events stay visible (default 24 h; at least [`MIN_RETENTION`], 1 s).
     pub fn retention(mut self, d: Duration) -> Self {
         self.retention = d;
         self
     }
 
-    /// How often the sweeper runs (default 5 min).
+    /// How often the sweeper runs (default 5 min; at least [`MIN_SWEEP_INTERVAL`],
+    /// 10 ms).
     pub fn sweep_interval(mut self, d: Duration) -> Self {
         self.sweep_interval = d;
         self
     }
 
-    /// How often health is re-evaluated and window figures sampled (default 1 s).
+    /// How often health is re-evaluated and window figures sampled (default 1 s; at
+    /// least [`MIN_HEALTH_INTERVAL`], 10 ms).
     pub fn health_interval(mut self, d: Duration) -> Self {
         self.health_interval = d;
         self
@@ -395,6 +417,19 @@ impl Builder {
         }
         if self.sweep_interval.is_zero() {
             return Err(ConfigError::ZeroSweepInterval);
+        }
+        for (field, value, minimum) in [
+            ("retention", self.retention, MIN_RETENTION),
+            ("sweep_interval", self.sweep_interval, MIN_SWEEP_INTERVAL),
+            ("health_interval", self.health_interval, MIN_HEALTH_INTERVAL),
+        ] {
+            if !value.is_zero() && value < minimum {
+                return Err(ConfigError::TooShort {
+                    field,
+                    value,
+                    minimum,
+                });
+            }
         }
         if self.health_interval.is_zero() {
             return Err(ConfigError::OutOfRange {

@@ -262,12 +262,14 @@ impl Value {
         }
     }
 
-    /// The value as an `f64`, if it is a number.
+    /// The value as an `f64`, if it is a number, or the string `"NaN"`, `"inf"` or
+    /// `"-inf"` that exports write for a float JSON cannot hold.
     pub fn as_f64(&self) -> Option<f64> {
         match *self {
             Value::I64(v) => Some(v as f64),
             Value::U64(v) => Some(v as f64),
             Value::F64(v) => Some(v),
+            Value::Str(ref s) => super::float::parse_non_finite(s),
             _ => None,
         }
     }
@@ -325,7 +327,8 @@ impl Serialize for Value {
     }
 }
 
-/// Serialised as its JSON value; a non-finite float (which JSON cannot hold) as `null`.
+/// Serialised as its JSON value; a non-finite float (which JSON cannot hold) as the
+/// string `"NaN"`, `"inf"` or `"-inf"` (see `model/float.rs`).
 /// The one place the crate writes field values, for every export format.
 impl Serialize for FieldValue<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -334,7 +337,9 @@ impl Serialize for FieldValue<'_> {
             FieldValue::I64(v) => s.serialize_i64(v),
             FieldValue::U64(v) => s.serialize_u64(v),
             FieldValue::F64(v) if v.is_finite() => s.serialize_f64(v),
-            FieldValue::F64(_) => s.serialize_none(),
+            FieldValue::F64(v) => {
+                s.serialize_str(super::float::non_finite_text(v).unwrap_or("NaN"))
+            }
             FieldValue::Bool(v) => s.serialize_bool(v),
         }
     }

@@ -6,6 +6,7 @@
 pub(crate) mod config;
 pub(crate) mod duration;
 pub(crate) mod event;
+pub(crate) mod float;
 pub(crate) mod kind;
 pub(crate) mod redaction;
 pub(crate) mod rfc3339;
@@ -13,7 +14,10 @@ pub(crate) mod severity;
 pub(crate) mod thresholds;
 pub(crate) mod timestamp;
 
-pub use config::{Builder, Config, ConfigError, MAX_CAPACITY, SLOT_SIZES};
+pub use config::{
+    Builder, Config, ConfigError, MAX_CAPACITY, MIN_HEALTH_INTERVAL, MIN_RETENTION,
+    MIN_SWEEP_INTERVAL, SLOT_SIZES,
+};
 pub use duration::{format_duration, parse_duration, ParseDurationError};
 pub(crate) use event::KindRef;
 pub use event::{Direction, Event, EventRecord, FieldValue, Metadata, Value, MAX_FIELDS};

@@ -76,16 +76,174 @@ pub enum ImportError {
         /// The newest version this library reads.
         supported: u32,
     },
+    /// A line of JSON Lines is longer than the limit ([`ReadLimits::max_line_bytes`]);
+    /// no more than the limit was read into memory.
+    #[error("line {line} is longer than the limit of {}", bytes_text(*limit))]
+    LineTooLong {
+        /// 1-based line.
+        line: usize,
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// A line is not valid UTF-8.
+    #[error("line {line}, column {column}: invalid UTF-8")]
+    InvalidUtf8 {
+        /// 1-based line.
+        line: usize,
+        /// 1-based byte column of the first invalid byte.
+        column: usize,
+    },
+    /// The input broke off (a truncated or corrupt gzip stream): every line before
+    /// `line` was read whole.
+    #[error("damaged input at line {line} (after {offset} bytes of whole lines): {message}")]
+    Damaged {
+        /// 1-based line being read when the input broke off.
+        line: usize,
+        /// Bytes of the (decompressed) text up to the end of the last whole line.
+        offset: u64,
+        /// What the reader reported, e.g. `unexpected end of file`.
+        message: String,
+    },
     /// Reading failed.
     #[error("reading the export failed: {0}")]
     Io(#[from] io::Error),
+}
+
+/// `n` bytes as text: `16 MiB` when a whole number of MiB, else `N bytes`.
+pub(crate) fn bytes_text(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+/// How much the JSON Lines readers hold in memory at most.
+///
+/// ```
+/// let limits = flightring::ReadLimits::default().max_line_bytes(1 << 20);
+/// let err = flightring::read_jsonl_with(&b"\n\nxxxxxxxx"[..], &limits.max_line_bytes(4)).unwrap_err();
+/// assert!(matches!(err, flightring::ImportError::LineTooLong { line: 3, limit: 4 }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReadLimits {
+    /// The longest line of JSON Lines, in bytes: [`DEFAULT_MAX_LINE_BYTES`] (16 MiB)
+    /// by default. A longer line stops the read with [`ImportError::LineTooLong`].
+    pub max_line_bytes: usize,
+    /// The largest JSON document a recording loader reads whole (an export, a panic
+    /// dump, a recording): [`DEFAULT_MAX_DOCUMENT_BYTES`] (1 GiB) by default.
+    pub max_document_bytes: usize,
+}
+
+/// The default [`ReadLimits::max_line_bytes`]: 16 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+/// The default [`ReadLimits::max_document_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_DOCUMENT_BYTES: usize = 1 << 30;
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+        }
+    }
+}
+
+impl ReadLimits {
+    /// With the longest line `n` bytes (at least 1).
+    pub fn max_line_bytes(mut self, n: usize) -> Self {
+        self.max_line_bytes = n.max(1);
+        self
+    }
+
+    /// With the largest document `n` bytes (at least 1).
+    pub fn max_document_bytes(mut self, n: usize) -> Self {
+        self.max_document_bytes = n.max(1);
+        self
+    }
+}
+
+/// The error for a line the line reader could not give.
+pub(crate) fn line_error(e: crate::lines::LineError) -> ImportError {
+    use crate::lines::LineError;
+    match e {
+        LineError::TooLong { line, limit } => ImportError::LineTooLong { line, limit },
+        LineError::Read {
+            line,
+            offset,
+            error,
+        } => match error.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::InvalidInput => ImportError::Damaged {
+                line,
+                offset,
+                message: error.to_string(),
+            },
+            _ => ImportError::Io(error),
+        },
+    }
+}
+
+/// Line `line` as text, or [`ImportError::InvalidUtf8`].
+pub(crate) fn line_text(bytes: &[u8], line: usize) -> Result<&str, ImportError> {
+    std::str::from_utf8(bytes).map_err(|e| ImportError::InvalidUtf8 {
+        line,
+        column: e.valid_up_to() + 1,
+    })
+}
+
+/// Every item `parse` makes of the non-blank lines of `r` (it returns `None` for a
+/// line that is no item), up to the first error, and that error.
+pub(crate) fn collect_lines<R: BufRead, T>(
+    r: R,
+    limits: &ReadLimits,
+    mut parse: impl FnMut(&str, usize) -> Result<Option<T>, ImportError>,
+) -> (Vec<T>, Option<ImportError>) {
+    let mut out = Vec::new();
+    let res = for_each_line(r, limits, |text, n| {
+        out.extend(parse(text, n)?);
+        Ok(())
+    });
+    (out, res.err())
+}
+
+/// The items, or the error that stopped the read.
+pub(crate) fn all_or_error<T>(
+    (items, err): (Vec<T>, Option<ImportError>),
+) -> Result<Vec<T>, ImportError> {
+    match err {
+        None => Ok(items),
+        Some(e) => Err(e),
+    }
+}
+
+/// Calls `f` with each non-blank line of `r` and its 1-based number, within `limits`;
+/// stops at the first error, `f`'s or the reader's.
+pub(crate) fn for_each_line<R: BufRead>(
+    r: R,
+    limits: &ReadLimits,
+    mut f: impl FnMut(&str, usize) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut lines = crate::lines::Lines::new(r, limits.max_line_bytes);
+    while let Some((n, bytes)) = lines.next_line().map_err(line_error)? {
+        let text = line_text(bytes, n)?;
+        if !text.trim().is_empty() {
+            f(text, n)?;
+        }
+    }
+    Ok(())
 }
 
 impl ImportError {
     /// The 1-based line the error is on, when it is about the content.
     pub fn line(&self) -> Option<usize> {
         match self {
-            ImportError::Invalid { line, .. } => Some(*line),
+            ImportError::Invalid { line, .. }
+            | ImportError::LineTooLong { line, .. }
+            | ImportError::InvalidUtf8 { line, .. }
+            | ImportError::Damaged { line, .. } => Some(*line),
             _ => None,
         }
     }
@@ -402,25 +560,48 @@ pub(crate) fn read_json_reader<R: io::Read>(mut r: R) -> Result<Snapshot, Import
 /// assert!(err.to_string().contains("severity"), "{err}");
 /// ```
 pub fn read_jsonl<R: BufRead>(r: R) -> Result<Vec<EventRecord>, ImportError> {
-    let mut out = Vec::new();
-    for (i, line) in r.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut de = serde_json::Deserializer::from_str(&line);
-        let rec: EventRecord =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| ImportError::from_json(e, i))?;
-        de.end().map_err(|e| ImportError::Invalid {
-            line: i + 1,
-            column: e.column(),
-            path: ".".into(),
-            message: "trailing characters after the event".into(),
-        })?;
-        out.push(rec);
-    }
-    Ok(out)
+    read_jsonl_with(r, &ReadLimits::default())
 }
+
+/// [`read_jsonl`] within `limits` (the longest line).
+pub fn read_jsonl_with<R: BufRead>(
+    r: R,
+    limits: &ReadLimits,
+) -> Result<Vec<EventRecord>, ImportError> {
+    all_or_error(read_jsonl_partial(r, limits))
+}
+
+/// Reads JSON Lines as [`read_jsonl`] does, but keeps what was read: every event
+/// before the first bad line, broken-off input (a truncated gzip stream) or overlong
+/// line, and that error.
+///
+/// ```
+/// let input = "{\"id\":1,\"timestamp\":\"2026-01-01T00:00:00Z\",\"severity\":\"INFO\",\"event_type\":\"boot\",\"message\":\"hi\",\"metadata\":{}}\nnot json\n";
+/// let (events, err) = flightring::read_jsonl_partial(input.as_bytes(), &Default::default());
+/// assert_eq!(events.len(), 1);
+/// assert_eq!(err.unwrap().line(), Some(2));
+/// ```
+pub fn read_jsonl_partial<R: BufRead>(
+    r: R,
+    limits: &ReadLimits,
+) -> (Vec<EventRecord>, Option<ImportError>) {
+    collect_lines(r, limits, |line, n| parse_event_line(line, n).map(Some))
+}
+
+/// One line of JSON Lines (line `n` of the input) as an event.
+fn parse_event_line(line: &str, n: usize) -> Result<EventRecord, ImportError> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    let rec: EventRecord =
+        serde_path_to_error::deserialize(&mut de).map_err(|e| ImportError::from_json(e, n - 1))?;
+    de.end().map_err(|e| ImportError::Invalid {
+        line: n,
+        column: e.column(),
+        path: ".".into(),
+        message: "trailing characters after the event".into(),
+    })?;
+    Ok(rec)
+}
+
 /// The snapshot's exports, in every format, and loading one back.
 impl Snapshot {
     /// The export document as a string (see [`crate::Recorder::export_json`]).

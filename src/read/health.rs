@@ -43,6 +43,7 @@ impl HealthStatus {
 #[non_exhaustive]
 pub struct HealthFigures {
     /// Seconds the window figures cover.
+    #[serde(with = "crate::model::float")]
     pub window_secs: f64,
     /// Events in the window.
     pub window_events: u64,
@@ -51,18 +52,23 @@ pub struct HealthFigures {
     /// CRITICAL events in the window.
     pub window_critical: u64,
     /// Error rate in the window.
+    #[serde(with = "crate::model::float")]
     pub error_rate: f64,
     /// Events per second in the window.
+    #[serde(with = "crate::model::float")]
     pub events_per_sec: f64,
     /// Overwritten in the window.
     pub window_overwritten: u64,
     /// Dropped in the window.
     pub window_dropped: u64,
     /// Overwrite rate in the window.
+    #[serde(with = "crate::model::float")]
     pub overwrite_rate: f64,
     /// Drop rate in the window.
+    #[serde(with = "crate::model::float")]
     pub drop_rate: f64,
     /// Seconds since the sampler last ran (at the time of the call).
+    #[serde(with = "crate::model::float")]
     pub sampler_age_secs: f64,
 }
 

@@ -132,6 +132,7 @@ pub struct TierStats {
     /// The newest retained event's time.
     pub newest: Option<Timestamp>,
     /// `newest − oldest`, in seconds (0 when empty): how far back this tier reaches.
+    #[serde(with = "crate::model::float")]
     pub span_secs: f64,
 }
 
@@ -226,16 +227,19 @@ impl Shared {
 #[non_exhaustive]
 pub struct WindowStats {
     /// How many seconds the figures cover (less than the window just after start).
+    #[serde(with = "crate::model::float")]
     pub seconds: f64,
     /// Events recorded in the window.
     pub events: u64,
     /// Events per second over the window.
+    #[serde(with = "crate::model::float")]
     pub events_per_sec: f64,
     /// Error and critical events in the window.
     pub errors: u64,
     /// Critical events in the window.
     pub critical: u64,
     /// `errors / events` in the window (0 when there were none).
+    #[serde(with = "crate::model::float")]
     pub error_rate: f64,
     /// Events overwritten in the window.
     pub overwritten: u64,
@@ -254,6 +258,7 @@ pub struct Stats {
     /// When these figures were taken.
     pub taken_at: crate::Timestamp,
     /// Seconds since the recorder was built.
+    #[serde(with = "crate::model::float")]
     pub uptime_secs: f64,
     /// Events the ring can hold.
     pub capacity: u64,
@@ -261,7 +266,7 @@ pub struct Stats {
     pub retained: u64,
     /// Mean bytes of ring per retained event (whole 64-byte cells; 0 when empty). An
     /// estimate once events have expired or been cleared (their cells still count).
-    #[serde(default)]
+    #[serde(default, with = "crate::model::float")]
     pub mean_event_bytes: f64,
     /// Events written to the ring, all time.
     pub total_recorded: u64,
@@ -270,6 +275,7 @@ pub struct Stats {
     /// Events written, by kind (`"(other)"`: kinds beyond the kind table's capacity).
     pub by_kind: BTreeMap<String, u64>,
     /// `(ERROR + CRITICAL) / total_recorded`, all time.
+    #[serde(with = "crate::model::float")]
     pub error_rate: f64,
     /// Figures over the recent window.
     pub window: WindowStats,
@@ -300,8 +306,9 @@ pub struct Stats {
     /// Named counters (`Recorder::add`).
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
-    /// Named gauges (`Recorder::set_gauge`).
-    #[serde(default)]
+    /// Named gauges (`Recorder::set_gauge`); a NaN or infinite gauge is written as
+    /// `"NaN"`, `"inf"` or `"-inf"` (JSON has no such number) and read back as the float.
+    #[serde(default, with = "crate::model::float::map")]
     pub gauges: BTreeMap<String, f64>,
     /// Observations refused because the histogram table (`max_histograms` names) was
     /// full: histograms and message-size histograms.

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,10 +43,26 @@ pub use handles::{Counter, Cursor, Histogram};
 /// assert_eq!(rec.stats().total_recorded, 2);
 /// # Ok::<(), flightring::ConfigError>(())
 /// ```
+///
+/// # Unwind safety
+///
+/// `Recorder` (and so `Counter`, `Histogram` and `Cursor`) is [`UnwindSafe`] and
+/// [`RefUnwindSafe`]: it may be used inside and after `catch_unwind`. A panic in the
+/// middle of any call leaves nothing half-changed that a later call could see: the ring,
+/// counters, gauges and histograms are atomics updated in single steps (a record cut
+/// short is a cell never published, counted as dropped when lapped); every mutex
+/// recovers from poisoning (`unwrap_or_else(PoisonError::into_inner)`) and guards plain
+/// figures written whole; the peer and kind tables run no caller code while locked.
+/// The compiler cannot infer this through the peer table's `DashMap`, hence the impls
+/// (checked by `tests/unwind_safe.rs`).
 #[derive(Clone)]
 pub struct Recorder {
     pub(crate) inner: Arc<Shared>,
 }
+
+// See "Unwind safety" above.
+impl UnwindSafe for Recorder {}
+impl RefUnwindSafe for Recorder {}
 
 impl fmt::Debug for Recorder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -120,6 +120,33 @@ impl RecordingError {
                 path: path.to_owned(),
                 source,
             },
+            crate::ImportError::LineTooLong { line, limit } => RecordingError::Invalid {
+                path: path.to_owned(),
+                line: line + line_offset,
+                column: 0,
+                message: format!(
+                    "line is longer than {} (the line limit)",
+                    crate::read::export::bytes_text(limit)
+                ),
+            },
+            crate::ImportError::InvalidUtf8 { line, column } => RecordingError::Invalid {
+                path: path.to_owned(),
+                line: line + line_offset,
+                column,
+                message: "invalid UTF-8".into(),
+            },
+            crate::ImportError::Damaged {
+                line,
+                offset,
+                message,
+            } => RecordingError::Invalid {
+                path: path.to_owned(),
+                line: line + line_offset,
+                column: 0,
+                message: format!(
+                    "damaged input (a truncated or corrupt gzip stream?) after {offset} bytes of whole lines: {message}"
+                ),
+            },
             other => RecordingError::format(path, other),
         }
     }

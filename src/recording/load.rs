@@ -6,13 +6,21 @@
 //! seed recording's `session_name`; otherwise JSON Lines (events and gap lines).
 //!
 //! JSON Lines are read one line at a time ([`Entries`]), so a stream of any size is
-//! read in bounded memory: at most one line (≤ [`MAX_LINE_BYTES`]) plus the reader's
-//! buffers. A longer line, invalid UTF-8, bad JSON or a truncated gzip stream stops the
-//! read with a [`RecordingError::Invalid`] naming the file and line. Documents are read
-//! whole.
+//! read in bounded memory: at most one line (≤ [`crate::ReadLimits::max_line_bytes`],
+//! 16 MiB by default) plus the reader's buffers; runs of empty lines are skipped a
+//! buffer at a time. A longer line, invalid UTF-8, bad JSON or a truncated or corrupt
+//! gzip stream stops the read with a [`RecordingError::Invalid`] naming the file and
+//! line (for a damaged gzip stream, also the bytes of whole lines read before it);
+//! [`Entries`] has yielded every whole line before it. Documents are read whole, up to
+//! [`crate::ReadLimits::max_document_bytes`] (1 GiB by default); a first line longer
+//! than the line limit is taken for a document only if it begins like one of ours
+//! (`{"schema"` or `{"session_name"`), so a huge line of anything else costs no more
+//! than the line limit.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+
+use crate::lines::{LineError, Lines};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -25,41 +33,19 @@ use super::model::entries_of;
 use super::seed::{from_seed, SeedDoc};
 use super::{Entry, GapMark, Recording, RecordingError, Source};
 
-/// The longest line a JSON Lines file may have: 16 MiB. (A document on one line — our
-/// exports are — may be longer: the first line is allowed up to 1 GiB.)
-pub const MAX_LINE_BYTES: usize = 16 << 20;
-const MAX_FIRST_LINE_BYTES: usize = 1 << 30;
+/// The longest line a JSON Lines file may have by default: 16 MiB
+/// ([`crate::DEFAULT_MAX_LINE_BYTES`]; see [`Entries::open_with`]).
+pub const MAX_LINE_BYTES: usize = crate::DEFAULT_MAX_LINE_BYTES;
 
-/// Reads one line of at most `limit` bytes into `buf` (without the `\n`). `Ok(false)`
-/// at the end of input.
-fn read_line_limited<R: BufRead>(r: &mut R, buf: &mut Vec<u8>, limit: usize) -> io::Result<bool> {
-    buf.clear();
-    let mut any = false;
-    loop {
-        let chunk = r.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok(any);
-        }
-        any = true;
-        match memchr::memchr(b'\n', chunk) {
-            Some(i) => {
-                if buf.len() + i > limit {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
-                }
-                buf.extend_from_slice(&chunk[..i]);
-                r.consume(i + 1);
-                return Ok(true);
-            }
-            None => {
-                let n = chunk.len();
-                if buf.len() + n > limit {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
-                }
-                buf.extend_from_slice(chunk);
-                r.consume(n);
-            }
-        }
-    }
+/// Whether a line too long to be a stream line begins like one of our documents (their
+/// writers put `schema` first; the seed recorder's, `session_name`).
+fn starts_like_document(b: &[u8]) -> bool {
+    let rest = b.trim_ascii_start();
+    let Some(rest) = rest.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    rest.starts_with(b"\"schema\"") || rest.starts_with(b"\"session_name\"")
 }
 
 /// Which shape a JSON document has.
@@ -99,14 +85,9 @@ pub struct Entries {
 
 enum Inner {
     Lines {
-        reader: Box<dyn BufRead + Send>,
-        /// The first line, already read to tell the format.
-        pending: Option<Vec<u8>>,
-        /// 1-based number of the last line read.
-        line: usize,
-        buf: Vec<u8>,
-        /// Whether the file is gzip-compressed.
-        gz: bool,
+        reader: Box<Lines<Box<dyn BufRead + Send>>>,
+        /// The first line and its number, already read to tell the format.
+        pending: Option<(usize, Vec<u8>)>,
     },
     Whole(std::vec::IntoIter<Entry>, Box<Recording>),
 }
@@ -120,32 +101,22 @@ impl std::fmt::Debug for Entries {
     }
 }
 
-fn map_read_err(path: &Path, line: usize, e: io::Error, gz: bool) -> RecordingError {
-    match e.kind() {
-        io::ErrorKind::InvalidData if e.to_string() == "line too long" => RecordingError::invalid(
-            path,
-            line,
-            0,
-            format!("line is longer than {} MiB", MAX_LINE_BYTES >> 20),
-        ),
-        io::ErrorKind::UnexpectedEof if gz => {
-            RecordingError::invalid(path, line, 0, "gzip stream is truncated")
-        }
-        io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if gz => {
-            RecordingError::invalid(path, line, 0, format!("corrupt gzip stream: {e}"))
-        }
-        _ => RecordingError::io(path, e),
-    }
-}
-
-fn utf8<'a>(path: &Path, line: usize, b: &'a [u8]) -> Result<&'a str, RecordingError> {
-    std::str::from_utf8(b)
-        .map_err(|e| RecordingError::invalid(path, line, e.valid_up_to() + 1, "invalid UTF-8"))
+fn line_err(path: &Path, e: LineError) -> RecordingError {
+    RecordingError::from_import(path, crate::read::export::line_error(e), 0)
 }
 
 impl Entries {
-    /// Opens `path` (any format this module reads).
+    /// Opens `path` (any format this module reads), within the default
+    /// [`crate::ReadLimits`].
     pub fn open(path: impl AsRef<Path>) -> Result<Entries, RecordingError> {
+        Self::open_with(path, &crate::ReadLimits::default())
+    }
+
+    /// Opens `path` within `limits`: the longest line and the largest document.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        limits: &crate::ReadLimits,
+    ) -> Result<Entries, RecordingError> {
         let path = path.as_ref();
         let f = File::open(path).map_err(|e| RecordingError::io(path, e))?;
         let mut br = BufReader::with_capacity(1 << 16, f);
@@ -153,7 +124,7 @@ impl Entries {
             .fill_buf()
             .map_err(|e| RecordingError::io(path, e))?
             .starts_with(&[0x1f, 0x8b]);
-        let mut reader: Box<dyn BufRead + Send> = if gz {
+        let reader: Box<dyn BufRead + Send> = if gz {
             Box::new(BufReader::with_capacity(
                 1 << 16,
                 flate2::read::MultiGzDecoder::new(br),
@@ -161,70 +132,75 @@ impl Entries {
         } else {
             Box::new(br)
         };
+        let mut lines = Box::new(Lines::new(reader, limits.max_line_bytes));
+        let stream = |lines, pending| Entries {
+            path: path.to_owned(),
+            inner: Inner::Lines {
+                reader: lines,
+                pending,
+            },
+            failed: false,
+        };
         // The first non-blank line tells the format.
-        let mut first = Vec::new();
-        let mut line = 0usize;
-        loop {
-            line += 1;
-            let more = read_line_limited(&mut reader, &mut first, MAX_FIRST_LINE_BYTES)
-                .map_err(|e| map_read_err(path, line, e, gz))?;
-            if !more {
+        let (first_line, first, document, whole_first) = loop {
+            match lines.next_line() {
                 // Empty file: an empty stream.
-                return Ok(Entries {
-                    path: path.to_owned(),
-                    inner: Inner::Lines {
-                        reader,
-                        pending: None,
-                        line,
-                        buf: Vec::new(),
-                        gz,
-                    },
-                    failed: false,
-                });
+                Ok(None) => return Ok(stream(lines, None)),
+                Ok(Some((_, b))) if b.trim_ascii().is_empty() => continue,
+                Ok(Some((n, b))) => {
+                    let first = b.to_vec();
+                    let text = crate::read::export::line_text(&first, n)
+                        .map_err(|e| RecordingError::from_import(path, e, 0))?;
+                    let document = match serde_json::from_str::<Probe>(text) {
+                        // A whole object on the first line: a document if it says so.
+                        Ok(p) => p.schema.is_some() || p.session_name.is_some(),
+                        // Not a whole object: a document spread over lines (the JSON
+                        // ends early), else a bad stream line (reported by the line
+                        // parser).
+                        Err(e) => e.is_eof() || !text.trim_start().starts_with('{'),
+                    };
+                    break (n, first, document, true);
+                }
+                // Longer than a line may be: a document if it begins like one.
+                Err(LineError::TooLong { line, limit }) => {
+                    if !starts_like_document(lines.partial()) {
+                        return Err(line_err(path, LineError::TooLong { line, limit }));
+                    }
+                    break (line, lines.partial().to_vec(), true, false);
+                }
+                Err(e) => return Err(line_err(path, e)),
             }
-            if !first.trim_ascii().is_empty() {
-                break;
-            }
-        }
-        let first_line = line;
-        let text = utf8(path, line, &first)?;
-        let document = match serde_json::from_str::<Probe>(text) {
-            // A whole object on the first line: a document if it says so.
-            Ok(p) => p.schema.is_some() || p.session_name.is_some(),
-            // Not a whole object: a pretty-printed document (or garbage, reported by
-            // the document parser with its position).
-            // Not a whole object: a document spread over lines (the JSON ends early),
-            // else a bad stream line (reported by the line parser).
-            Err(e) => e.is_eof() || !text.trim_start().starts_with('{'),
         };
         if !document {
-            if first.len() > MAX_LINE_BYTES {
-                return Err(map_read_err(
-                    path,
-                    line,
-                    io::Error::new(io::ErrorKind::InvalidData, "line too long"),
-                    gz,
-                ));
-            }
-            return Ok(Entries {
-                path: path.to_owned(),
-                inner: Inner::Lines {
-                    reader,
-                    pending: Some(first),
-                    line: first_line - 1,
-                    buf: Vec::new(),
-                    gz,
-                },
-                failed: false,
-            });
+            return Ok(stream(lines, Some((first_line, first))));
         }
         // A document: read it whole (blank lines before it kept, so lines match).
         let mut all = vec![b'\n'; first_line - 1];
         all.extend_from_slice(&first);
-        all.push(b'\n');
-        if let Err(e) = reader.read_to_end(&mut all) {
+        if whole_first {
+            all.push(b'\n');
+        }
+        let limit = limits.max_document_bytes as u64;
+        let mut rest = lines
+            .into_inner()
+            .take(limit.saturating_sub(all.len() as u64) + 1);
+        if let Err(e) = rest.read_to_end(&mut all) {
             let line = first_line + memchr::memchr_iter(b'\n', &all[first.len()..]).count();
-            return Err(map_read_err(path, line, e, gz));
+            let offset = memchr::memrchr(b'\n', &all).map_or(0, |i| i + 1) as u64;
+            return Err(line_err(
+                path,
+                LineError::Read {
+                    line,
+                    offset,
+                    error: e,
+                },
+            ));
+        }
+        if all.len() as u64 > limit {
+            return Err(RecordingError::format(
+                path,
+                format!("a document larger than the limit of {limit} bytes (max_document_bytes)"),
+            ));
         }
         let text = std::str::from_utf8(&all).map_err(|e| {
             let upto = &all[..e.valid_up_to()];
@@ -264,45 +240,32 @@ impl Entries {
     }
 
     fn next_line(&mut self) -> Option<Result<Entry, RecordingError>> {
-        let Inner::Lines {
-            reader,
-            pending,
-            line,
-            buf,
-            gz,
-        } = &mut self.inner
-        else {
+        let Inner::Lines { reader, pending } = &mut self.inner else {
             return None;
         };
         loop {
-            *line += 1;
-            let bytes: Vec<u8> = match pending.take() {
-                Some(p) => p,
-                None => match read_line_limited(reader, buf, MAX_LINE_BYTES) {
-                    Ok(true) => std::mem::take(buf),
-                    Ok(false) => return None,
-                    Err(e) => return Some(Err(map_read_err(&self.path, *line, e, *gz))),
+            let taken = pending.take();
+            let (n, bytes): (usize, &[u8]) = match &taken {
+                Some((n, b)) => (*n, b),
+                None => match reader.next_line() {
+                    Ok(Some(l)) => l,
+                    Ok(None) => return None,
+                    Err(e) => return Some(Err(line_err(&self.path, e))),
                 },
             };
-            if bytes.trim_ascii().is_empty() {
-                *buf = bytes;
-                continue;
-            }
-            let text = match utf8(&self.path, *line, &bytes) {
+            let text = match crate::read::export::line_text(bytes, n) {
+                Ok(t) if t.trim().is_empty() => continue,
                 Ok(t) => t,
-                Err(e) => return Some(Err(e)),
+                Err(e) => return Some(Err(RecordingError::from_import(&self.path, e, 0))),
             };
-            let parsed = read_stream(text.as_bytes());
-            let out = match parsed {
+            return Some(match read_stream(text.as_bytes()) {
                 Ok(mut v) => match v.pop() {
                     Some(StreamLine::Event(e)) => Ok(Entry::Event(e)),
                     Some(StreamLine::Gap(g)) => Ok(Entry::Gap(g)),
                     None => continue,
                 },
-                Err(e) => Err(RecordingError::from_import(&self.path, e, *line - 1)),
-            };
-            *buf = bytes;
-            return Some(out);
+                Err(e) => Err(RecordingError::from_import(&self.path, e, n - 1)),
+            });
         }
     }
 }
@@ -422,6 +385,15 @@ impl Recording {
     pub fn open_all<P: AsRef<Path>>(
         paths: impl IntoIterator<Item = P>,
     ) -> Result<Recording, RecordingError> {
+        Self::open_all_with(paths, &crate::ReadLimits::default())
+    }
+
+    /// [`Recording::open_all`] within `limits` (the longest line, the largest
+    /// document). To keep what was read before damage, read with [`Entries`].
+    pub fn open_all_with<P: AsRef<Path>>(
+        paths: impl IntoIterator<Item = P>,
+        limits: &crate::ReadLimits,
+    ) -> Result<Recording, RecordingError> {
         let mut name = None;
         let mut events = Vec::new();
         let mut gaps = Vec::new();
@@ -431,7 +403,7 @@ impl Recording {
             let p = p.as_ref();
             files += 1;
             name.get_or_insert_with(|| stem(p));
-            let mut it = Entries::open(p)?;
+            let mut it = Entries::open_with(p, limits)?;
             if let Inner::Whole(_, r) = &mut it.inner {
                 if files == 1 && single.is_none() {
                     single = Some((**r).clone());

@@ -168,8 +168,8 @@ fn value_to_json(v: &Value) -> serde_json::Value {
         Value::Str(s) => serde_json::Value::String(s.clone()),
         Value::I64(i) => (*i).into(),
         Value::U64(u) => (*u).into(),
-        Value::F64(f) => serde_json::Number::from_f64(*f)
-            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+        // As every writer spells a float JSON cannot hold: "NaN", "inf", "-inf".
+        Value::F64(_) => serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
         Value::Bool(b) => (*b).into(),
     }
 }
@@ -281,11 +281,7 @@ pub fn write_seed_line<W: Write>(mut w: W, e: &EventRecord, offset: Duration) ->
         })
         .or_else(|| e.metadata.get("duration_ms").and_then(Value::as_f64));
     if let Some(d) = dur_ms {
-        m.insert(
-            "duration_ms".into(),
-            serde_json::Number::from_f64(d)
-                .map_or(serde_json::Value::Null, serde_json::Value::Number),
-        );
+        m.insert("duration_ms".into(), value_to_json(&Value::F64(d)));
     }
     match e.kind.as_str() {
         crate::KIND_RPC_CALL => {

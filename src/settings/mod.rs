@@ -204,9 +204,9 @@ enum Origin {
 /// | `FLIGHTRING_MAX_EVENT_BYTES` | events above this are truncated | `64` … `16384` |
 /// | `FLIGHTRING_RESERVED_SHARE` | the share kept for Warning+ (0 off) | `0.125`, `1/8`, `12.5%` |
 /// | `FLIGHTRING_MIN_SEVERITY` | least severity recorded | `debug` … `critical`, any case |
-/// | `FLIGHTRING_RETENTION` | how long events stay visible | `24h`, `90m`, `1h30m` |
-/// | `FLIGHTRING_SWEEP_INTERVAL` | how often the sweeper runs | `5m` |
-/// | `FLIGHTRING_HEALTH_INTERVAL` | how often health is evaluated | `1s` |
+/// | `FLIGHTRING_RETENTION` | how long events stay visible (at least 1 s) | `24h`, `90m`, `1h30m` |
+/// | `FLIGHTRING_SWEEP_INTERVAL` | how often the sweeper runs (at least 10 ms) | `5m` |
+/// | `FLIGHTRING_HEALTH_INTERVAL` | how often health is evaluated (at least 10 ms) | `1s` |
 /// | `FLIGHTRING_REDACTION` | redaction on or off | as `FLIGHTRING_ENABLED` |
 /// | `FLIGHTRING_REDACT_KEYS` | more denied keys, comma-separated | `session_id,otp` |
 ///
