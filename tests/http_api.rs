@@ -401,6 +401,8 @@ fn blocks_missed_and_alerts_with_a_monitor_and_an_alert_manager() {
         "flightring_blocks_processed_total 2\n",
         "flightring_blocks_missed_total{reason=\"",
         "flightring_missed_streak_longest 3\n",
+        // The current streak, as /blocks gives it (it read 0 before).
+        "flightring_missed_streak 3\n",
         "flightring_block_recovery_seconds_count 0\n",
         "flightring_alerts_sent_total ",
         "flightring_http_refused_total{reason=\"busy\"} 0\n",

@@ -22,7 +22,7 @@ impl BlockMonitor {
     /// | `flightring_missed_streak_longest` | gauge | the longest streak |
     /// | `flightring_block_recovery_seconds` | histogram | recovery times (0.1 s … 1 h buckets) |
     pub fn to_prometheus(&self) -> String {
-        let s = &self.stats;
+        let s = &self.stats();
         let mut out = String::with_capacity(2048);
         let mut line = |text: String| {
             out.push_str(&text);
