@@ -231,3 +231,46 @@ fn a_ring_larger_than_the_machine_is_an_error_not_an_abort() {
         other => panic!("{:?}", other.map(|r| r.config().clone())),
     }
 }
+
+/// Issue #11 item 5: names beyond the tables are refused visibly — counted in stats,
+/// `/metrics` and as a health reason — and the helpers' own names are never refused.
+#[test]
+fn names_beyond_the_tables_are_counted_and_the_helpers_names_are_reserved() {
+    let rec = Recorder::builder().max_histograms(4).build().unwrap();
+    assert!(
+        rec.stats().counters.is_empty(),
+        "reserved names stay out until used"
+    );
+    assert!(rec.health().reasons.is_empty());
+    for i in 0..100 {
+        rec.observe(&format!("hist{i}"), std::time::Duration::from_micros(5));
+        rec.add(&format!("count{i}"), 1);
+    }
+    let s = rec.stats();
+    assert_eq!(s.histograms.len(), 4);
+    assert_eq!((s.histograms_refused, s.counters_refused), (96, 84));
+    // The table is full, yet the typed helpers' figures still land.
+    rec.block_gap(100, 104);
+    rec.block_end(7, std::time::Duration::from_millis(40), 3, 1, 0);
+    assert_eq!(rec.counter_value("blocks_missed"), Some(4));
+    assert_eq!(rec.counter_value("blocks_processed"), Some(1));
+    assert!(rec.histogram_summary("block.duration").is_some());
+    let h = rec.health();
+    assert!(
+        h.reasons.iter().any(|r| r.contains("names refused")
+            && r.contains("96 histogram")
+            && r.contains("84 counter")),
+        "{h:#?}"
+    );
+    #[cfg(feature = "prometheus")]
+    {
+        let text = flightring::integrations::prometheus::render(
+            &rec,
+            flightring::integrations::prometheus::Format::Text,
+        );
+        assert!(
+            text.contains("flightring_refused_names_total{table=\"histograms\"} 96"),
+            "{text}"
+        );
+    }
+}

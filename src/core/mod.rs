@@ -42,6 +42,7 @@ use std::time::Instant;
 
 use crossbeam_utils::CachePadded;
 
+use crate::model::names::{RESERVED_COUNTERS, RESERVED_HISTOGRAMS};
 use crate::model::{Config, Event, KindRef, Severity, Timestamp};
 use clock::Calibration;
 use histogram::AtomicHistogram;
@@ -230,8 +231,14 @@ impl Core {
                 .collect(),
             kinds,
             builtin,
-            hist_names: Interner::new(config.max_histograms),
-            histograms: (0..config.max_histograms)
+            hist_names: {
+                let names = Interner::new(config.max_histograms + RESERVED_HISTOGRAMS.len());
+                for name in RESERVED_HISTOGRAMS {
+                    let _ = names.intern(name);
+                }
+                names
+            },
+            histograms: (0..config.max_histograms + RESERVED_HISTOGRAMS.len())
                 .map(|_| OnceLock::new())
                 .collect(),
             msg_types: Interner::new(config.max_histograms),
@@ -239,8 +246,8 @@ impl Core {
                 .map(|_| OnceLock::new())
                 .collect(),
             histograms_refused: AtomicU64::new(0),
-            counters_named: NamedValues::new(config.max_histograms * 4),
-            gauges: NamedValues::new(config.max_histograms * 4),
+            counters_named: NamedValues::new(config.max_histograms * 4, &RESERVED_COUNTERS),
+            gauges: NamedValues::new(config.max_histograms * 4, &[]),
             histogram_bytes: AtomicUsize::new(0),
             peers: Peers::new(config.max_peers),
             ring,

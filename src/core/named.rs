@@ -20,6 +20,8 @@ pub(crate) struct NamedValues {
     values: Box<[AtomicU64]>,
     /// Updates refused because the table was full.
     pub(crate) refused: AtomicU64,
+    /// Ids `0..reserved` are the crate's own names (see `model::names`).
+    reserved: usize,
 }
 
 impl fmt::Debug for NamedValues {
@@ -31,11 +33,19 @@ impl fmt::Debug for NamedValues {
 }
 
 impl NamedValues {
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A table of `capacity` names, plus room for `reserved`, interned now (and left
+    /// out of [`NamedValues::entries`] until they hold a value).
+    pub(crate) fn new(capacity: usize, reserved: &'static [&'static str]) -> Self {
+        let total = capacity + reserved.len();
+        let names = Interner::new(total);
+        for name in reserved {
+            let _ = names.intern(name);
+        }
         NamedValues {
-            names: Interner::new(capacity),
-            values: (0..capacity).map(|_| AtomicU64::new(0)).collect(),
+            names,
+            values: (0..total).map(|_| AtomicU64::new(0)).collect(),
             refused: AtomicU64::new(0),
+            reserved: reserved.len(),
         }
     }
 
@@ -71,7 +81,8 @@ impl NamedValues {
     pub(crate) fn entries(&self) -> impl Iterator<Item = (&str, u64)> {
         (0..self.names.len()).filter_map(move |i| {
             let name = self.names.name(i as u16)?;
-            Some((&**name, self.values[i].load(Ordering::Relaxed)))
+            let v = self.values[i].load(Ordering::Relaxed);
+            (i >= self.reserved || v != 0).then_some((&**name, v))
         })
     }
 

@@ -135,18 +135,21 @@ pub const FLIGHT_KINDS: [&str; 9] = [
     KIND_BLOCK_GAP,
 ];
 
-const HIST_BLOCK: &str = "block.duration";
-const C_BLOCKS_PROCESSED: &str = "blocks_processed";
-const C_BLOCKS_SKIPPED: &str = "blocks_skipped";
-const C_BLOCKS_MISSED: &str = "blocks_missed";
-const C_ROUTES_GENERATED: &str = "routes_generated";
-const C_ROUTES_FILTERED: &str = "routes_filtered";
-const C_OPPORTUNITIES: &str = "opportunities";
-const C_CACHE_HITS: &str = "cache_hits";
-const C_CACHE_MISSES: &str = "cache_misses";
-const C_POOLS_DISCOVERED: &str = "pools_discovered";
-const C_POOLS_VALIDATED: &str = "pools_validated";
-const C_POOLS_FAILED: &str = "pools_validation_failed";
+// The helpers' own names: reserved at build, so a full table never refuses them
+// (`model/names.rs`).
+const HIST_BLOCK: &str = RESERVED_HISTOGRAMS[0];
+const C_BLOCKS_PROCESSED: &str = RESERVED_COUNTERS[0];
+const C_BLOCKS_SKIPPED: &str = RESERVED_COUNTERS[1];
+const C_BLOCKS_MISSED: &str = RESERVED_COUNTERS[2];
+const C_ROUTES_GENERATED: &str = RESERVED_COUNTERS[3];
+const C_ROUTES_FILTERED: &str = RESERVED_COUNTERS[4];
+const C_OPPORTUNITIES: &str = RESERVED_COUNTERS[5];
+const C_CACHE_HITS: &str = RESERVED_COUNTERS[6];
+const C_CACHE_MISSES: &str = RESERVED_COUNTERS[7];
+const C_POOLS_DISCOVERED: &str = RESERVED_COUNTERS[8];
+const C_POOLS_VALIDATED: &str = RESERVED_COUNTERS[9];
+const C_POOLS_FAILED: &str = RESERVED_COUNTERS[10];
+use crate::model::names::{RESERVED_COUNTERS, RESERVED_HISTOGRAMS};
 
 /// Longest derived counter or histogram name, in bytes.
 const NAME_BYTES: usize = 128;

@@ -42,6 +42,7 @@
 //! | `flightring_error_rate` | gauge | | (error + critical) / events over the health window |
 //! | `flightring_window_events_per_second` | gauge | | event rate over the health window |
 //! | `flightring_memory_bytes` | gauge | | bytes the recorder holds |
+//! | `flightring_refused_names_total` | counter | `table` (`histograms`, `counters`, `gauges`) | updates refused: the name table was full |
 //! | `flightring_tier_retained_events` | gauge | `tier` (`main`, `reserved`) | events each tier holds |
 //! | `flightring_tier_overwritten_events_total` | counter | `tier` | events each tier overwrote |
 //! | `flightring_tier_span_seconds` | gauge | `tier` | how far back each tier reaches (newest − oldest) |
@@ -478,6 +479,18 @@ impl Collector for FlightringCollector {
             "Bytes the recorder holds: ring, counters, histograms, tables.",
             inner.core.memory_bytes() as i64,
         )?;
+        {
+            let mut m = e.encode_descriptor(
+                "flightring_refused_names",
+                "Updates refused because a name table was full (raise max_histograms).",
+                None,
+                MetricType::Counter,
+            )?;
+            let (h, c, g) = inner.names_refused();
+            for (table, n) in [("histograms", h), ("counters", c), ("gauges", g)] {
+                ConstCounter::new(n).encode(m.encode_family(&[("table", table)])?)?;
+            }
+        }
         let tiers = inner.tiers();
         for (name, help, kind) in [
             (

@@ -8,6 +8,7 @@ pub(crate) mod duration;
 pub(crate) mod event;
 pub(crate) mod float;
 pub(crate) mod kind;
+pub(crate) mod names;
 pub(crate) mod redaction;
 pub(crate) mod rfc3339;
 pub(crate) mod severity;

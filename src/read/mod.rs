@@ -98,8 +98,31 @@ impl Shared {
             );
         }
         self.add_faults(&mut h);
+        let (hist, counters, gauges) = self.names_refused();
+        if hist + counters + gauges > 0 {
+            health::add_degraded(
+                &mut h,
+                format!(
+                    "names refused, tables full: {hist} histogram observations (max_histograms = {}), \
+                     {counters} counter and {gauges} gauge updates ({} names each)",
+                    core.config.max_histograms,
+                    core.config.max_histograms * 4
+                ),
+            );
+        }
         h.tiers = self.tiers();
         h
+    }
+
+    /// Updates refused because a name table was full: histogram observations,
+    /// counter updates, gauge updates.
+    pub(crate) fn names_refused(&self) -> (u64, u64, u64) {
+        let core = &self.core;
+        (
+            core.histograms_refused(),
+            core.counters_named.refused.load(Ordering::Relaxed),
+            core.gauges.refused.load(Ordering::Relaxed),
+        )
     }
 
     /// Sets (`Some`) or clears (`None`) `component`'s fault.
