@@ -196,3 +196,64 @@ fn an_alert_on_the_first_critical_event_fires() {
         1.0,
     );
 }
+
+/// Issue #11 item 9: with ten buckets a decade, Prometheus's `histogram_quantile` over
+/// the scraped buckets agrees within 10 % with the quantiles flightring reports, on
+/// latencies shaped like the demo's (a median, a shoulder, and a tail 8–48× out).
+#[test]
+fn histogram_quantile_agrees_with_the_recorders_quantiles() {
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let token = "quantile-token";
+    let server = http::serve_with(
+        rec.clone(),
+        "127.0.0.1:0",
+        HttpOptions::default().bearer_token(token),
+    )
+    .unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut below = |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let names = [
+        ("rpc.eth_call", 2_400),
+        ("block.process", 40_000),
+        ("rpc.getReserves", 850),
+    ];
+    for (name, median_us) in names {
+        for _ in 0..20_000 {
+            let factor = match below(1000) {
+                0..=499 => 500 + below(500),
+                500..=899 => 1000 + below(1000),
+                900..=989 => 2000 + below(6000),
+                _ => 8000 + below(40_000),
+            };
+            rec.observe(name, Duration::from_micros(median_us * factor / 1000));
+        }
+    }
+    let (_prometheus, prom) = start_prometheus(server.local_addr(), token);
+    wait_for(
+        prom,
+        r#"flightring_duration_seconds_count{name="rpc.getReserves"}"#,
+        20_000.0,
+    );
+    for (name, _) in names {
+        let ours = rec.histogram_summary(name).unwrap();
+        for (q, want) in [(0.5, ours.p50), (0.9, ours.p90), (0.99, ours.p99)] {
+            let promql = format!(
+                r#"histogram_quantile({q}, flightring_duration_seconds_bucket{{name="{name}"}})"#
+            );
+            let got = query(prom, &promql).unwrap_or_else(|| panic!("{promql}: no answer"));
+            let want = want as f64 / 1e9;
+            let off = (got - want).abs() / want;
+            assert!(
+                off <= 0.10,
+                "{name} p{}: Prometheus {got:.6} s, /stats {want:.6} s ({:.1} % off)",
+                q * 100.0,
+                off * 100.0
+            );
+        }
+    }
+}
