@@ -342,11 +342,21 @@ fn exports_stream_in_every_format_and_read_back() {
 /// Reads server-sent events: (event name, data) pairs.
 struct SseReader {
     lines: BufReader<Box<dyn Read + Send>>,
+    /// The last `id:` seen (what a browser sends back as `Last-Event-ID`).
+    last_id: Option<String>,
 }
 
 impl SseReader {
     fn open(addr: SocketAddr, path: &str) -> SseReader {
-        let resp = agent().get(format!("http://{addr}{path}")).call().unwrap();
+        SseReader::resume(addr, path, None)
+    }
+
+    fn resume(addr: SocketAddr, path: &str, last_id: Option<&str>) -> SseReader {
+        let mut req = agent().get(format!("http://{addr}{path}"));
+        if let Some(id) = last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        let resp = req.call().unwrap();
         assert_eq!(resp.status().as_u16(), 200);
         assert_eq!(
             resp.headers().get("content-type").unwrap(),
@@ -355,6 +365,7 @@ impl SseReader {
         let reader: Box<dyn Read + Send> = Box::new(resp.into_body().into_reader());
         SseReader {
             lines: BufReader::new(reader),
+            last_id: None,
         }
     }
 
@@ -377,6 +388,8 @@ impl SseReader {
                 name = v.to_owned();
             } else if let Some(v) = line.strip_prefix("data: ") {
                 data = v.to_owned();
+            } else if let Some(v) = line.strip_prefix("id: ") {
+                self.last_id = Some(v.to_owned());
             }
         }
     }
@@ -598,4 +611,101 @@ fn events_text_search_and_ignore_case() {
     let bad = get(addr, "/events?ignore_case=maybe");
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert_eq!(bad.json()["parameter"], "ignore_case");
+}
+
+fn field_i(data: &str) -> u64 {
+    let e: EventRecord = serde_json::from_str(data).unwrap();
+    match e.metadata.get("i") {
+        Some(Value::U64(i)) => *i,
+        other => panic!("{other:?} in {data}"),
+    }
+}
+
+/// Issue #11 item 10: a client that reconnects with `Last-Event-ID` gets every event
+/// recorded while it was away, once, and ids increase along the stream.
+#[test]
+fn a_reconnect_with_last_event_id_resumes_where_it_left_off() {
+    let rec = recorder(1 << 14);
+    let server = start(
+        &rec,
+        HttpOptions::default().stream_poll(Duration::from_millis(5)),
+    );
+    let addr = server.local_addr();
+    let mut sse = SseReader::open(addr, "/events/stream");
+    let ev = |i: u64| Event::new("tick", Severity::ALL[(i % 5) as usize]).field("i", i);
+    for i in 0..100 {
+        rec.record(&ev(i));
+    }
+    let mut got = Vec::new();
+    let mut ids = Vec::new();
+    while got.len() < 100 {
+        let (name, data) = sse.next().expect("stream ended");
+        assert_eq!(name, "event", "{data}");
+        got.push(field_i(&data));
+        ids.extend(sse.last_id.clone());
+    }
+    let sums: Vec<u64> = ids
+        .iter()
+        .map(|id| id.split('-').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(sums.windows(2).all(|w| w[0] <= w[1]), "{ids:?}");
+    let last = sse.last_id.clone().expect("an id");
+    drop(sse);
+    // Away: 500 more (Warning+ go to the reserved tier, all retained).
+    for i in 100..600 {
+        rec.record(&ev(i));
+    }
+    let mut sse = SseReader::resume(addr, "/events/stream", Some(&last));
+    while got.len() < 600 {
+        let (name, data) = sse.next().expect("stream ended");
+        assert_eq!(name, "event", "nothing lost: {data}");
+        got.push(field_i(&data));
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..600).collect::<Vec<_>>(), "each event exactly once");
+}
+
+/// What the ring overwrote while the client was away is one exact `lost` notice; a
+/// `Last-Event-ID` from elsewhere is said so, and the stream follows from now.
+#[test]
+fn a_reconnect_after_the_ring_wrapped_says_exactly_how_many_were_lost() {
+    let rec = Recorder::builder()
+        .capacity(64)
+        .shards(1)
+        .reserved_share(0.0)
+        .build()
+        .unwrap();
+    let server = start(
+        &rec,
+        HttpOptions::default().stream_poll(Duration::from_millis(5)),
+    );
+    let addr = server.local_addr();
+    let mut sse = SseReader::open(addr, "/events/stream");
+    rec.record(&Event::new("tick", Severity::Info).field("i", 0u64));
+    let (name, _) = sse.next().unwrap();
+    assert_eq!(name, "event");
+    let last = sse.last_id.clone().unwrap();
+    drop(sse);
+    for i in 1..=1000u64 {
+        rec.record(&Event::new("tick", Severity::Info).field("i", i));
+    }
+    let retained = rec.stats().retained;
+    let mut sse = SseReader::resume(addr, "/events/stream", Some(&last));
+    let (mut events, mut lost) = (0u64, 0u64);
+    while events + lost < 1000 {
+        let (name, data) = sse.next().expect("stream ended");
+        match name.as_str() {
+            "event" => events += 1,
+            "lost" => {
+                let v: Json = serde_json::from_str(&data).unwrap();
+                lost += v["lost"].as_u64().unwrap();
+            }
+            other => panic!("{other}: {data}"),
+        }
+    }
+    assert_eq!((events, lost), (retained, 1000 - retained));
+    drop(sse);
+    let mut sse = SseReader::resume(addr, "/events/stream", Some("12-zz.1"));
+    let (name, data) = sse.next().unwrap();
+    assert_eq!(name, "reset", "{data}");
 }

@@ -337,13 +337,18 @@ async fn events(State(st): State<AppState>, RawQuery(q): RawQuery) -> Result<Res
 async fn events_stream(
     State(st): State<AppState>,
     RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
+    let last_id = headers
+        .get("last-event-id")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     stream::events_stream(
         &st.rec,
         &st.opts,
         &st.counters,
         st.shutdown.clone(),
         q.as_deref(),
+        last_id.as_deref(),
     )
 }
 

@@ -62,6 +62,7 @@ pub(crate) fn events_stream(
     counters: &Arc<Counters>,
     mut shutdown: watch::Receiver<bool>,
     raw_query: Option<&str>,
+    last_event_id: Option<&str>,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(raw_query, &EVENT_PARAMS)?;
     let limit = p.count("limit", usize::MAX)?;
@@ -73,8 +74,12 @@ pub(crate) fn events_stream(
     let open = counters.sse_stream();
     let rec = rec.clone();
     // Created before the response goes out: a client that has the headers is
-    // following from then on.
-    let mut cursor = rec.cursor();
+    // following from then on. A reconnect with `Last-Event-ID` (a frame's `id:`, the
+    // cursor's place after that frame) resumes there: what was recorded meanwhile
+    // comes first, and what the ring overwrote meanwhile is one exact `lost` notice.
+    let resumed = last_event_id.map(|t| rec.cursor_from_token(t));
+    let reset = matches!(resumed, Some(None));
+    let mut cursor = resumed.flatten().unwrap_or_else(|| rec.cursor());
     tokio::spawn(async move {
         let _open = open;
         // Room for another frame: a free place in the channel, and (unless this client
@@ -92,6 +97,12 @@ pub(crate) fn events_stream(
         let mut tick = tokio::time::interval(poll_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let _ = write!(frame, ": flightring event stream\nretry: 1000\n\n");
+        if reset {
+            let _ = write!(
+                frame,
+                "event: reset\ndata: {{\"reason\":\"Last-Event-ID is not a place in this recorder's stream (restarted?): following from now\"}}\n\n"
+            );
+        }
         'stream: loop {
             // Drain what the cursor has, a batch at a time, while the client has room.
             // Without room the cursor stays put: the ring overwrites what it has not
@@ -106,8 +117,17 @@ pub(crate) fn events_stream(
                         cursor.lost()
                     );
                 }
+                let matched = batch.iter().filter(|e| query.matches(e)).count();
+                let mut left = matched;
                 for e in batch.iter().filter(|e| query.matches(e)) {
-                    let _ = write!(frame, "event: event\nid: {}\ndata: ", e.id);
+                    left -= 1;
+                    frame.extend_from_slice(b"event: event\n");
+                    // The frame's last event carries the cursor's place after the whole
+                    // batch (frames go out whole): a reconnect resumes after it.
+                    if left == 0 {
+                        let _ = writeln!(frame, "id: {}", cursor.token());
+                    }
+                    frame.extend_from_slice(b"data: ");
                     let _ = serde_json::to_writer(&mut frame, e);
                     frame.extend_from_slice(b"\n\n");
                     sent += 1;

@@ -101,8 +101,8 @@ use crate::{Recorder, Severity};
 /// the quantile flightring's own buckets give, even where the density jumps (1–2.5–5
 /// steps were up to 1.8× off, R10 steps 15 %).
 const R20: [u64; 20] = [
-    100, 112, 125, 140, 160, 180, 200, 224, 250, 280, 315, 355, 400, 450, 500, 560, 630, 710,
-    800, 900,
+    100, 112, 125, 140, 160, 180, 200, 224, 250, 280, 315, 355, 400, 450, 500, 560, 630, 710, 800,
+    900,
 ];
 
 /// `N` bounds: R20 steps from `10^first_decade / 100`, as integers (in the histogram's

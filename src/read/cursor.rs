@@ -171,6 +171,51 @@ impl Positions {
         self.lost
     }
 
+    /// The cursor's place as text, for a client to hand back (an SSE `Last-Event-ID`):
+    /// `SUM-` then each shard's next position and events accounted for, in hex,
+    /// `.`-separated. `SUM` is the sum of the positions: positions only grow, so
+    /// successive tokens of one stream increase.
+    #[cfg(feature = "http")]
+    pub(crate) fn token(&self) -> String {
+        use std::fmt::Write as _;
+        let mut t = self.next.iter().sum::<u64>().to_string();
+        t.push('-');
+        for (i, (n, a)) in self.next.iter().zip(&self.accounted).enumerate() {
+            if i > 0 {
+                t.push('.');
+            }
+            let _ = write!(t, "{n:x}.{a:x}");
+        }
+        t
+    }
+
+    /// The place a [`Positions::token`] names, if it is one of `core`'s: as many shards,
+    /// no position past a shard's head, no more events accounted for than it counted.
+    /// Reading on from it returns what was recorded since, and counts as lost what the
+    /// ring overwrote meanwhile, exactly.
+    #[cfg(feature = "http")]
+    pub(crate) fn from_token(core: &Core, token: &str) -> Option<Positions> {
+        let (sum, rest) = token.trim().split_once('-')?;
+        let words: Vec<u64> = rest
+            .split('.')
+            .map(|w| u64::from_str_radix(w, 16).ok())
+            .collect::<Option<_>>()?;
+        let n = core.ring.shards.len();
+        if words.len() != 2 * n {
+            return None;
+        }
+        let (mut next, mut accounted) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (s, pair) in words.chunks(2).enumerate() {
+            if pair[0] > core.ring.shards[s].head() || pair[1] > shard_events(core, s) {
+                return None;
+            }
+            next.push(pair[0]);
+            accounted.push(pair[1]);
+        }
+        (sum.parse::<u64>().ok()? == next.iter().sum::<u64>())
+            .then(|| Positions::new(next, accounted))
+    }
+
     /// Whether every position before `heads` (from [`heads`]) has been read, counted
     /// lost or skipped.
     pub(crate) fn reached(&self, heads: &[u64]) -> bool {

@@ -132,6 +132,16 @@ impl Recorder {
         }
     }
 
+    /// A cursor resuming from a [`Cursor::token`] of this recorder (an SSE
+    /// `Last-Event-ID`), or `None` if the token is not one of its.
+    #[cfg(feature = "http")]
+    pub(crate) fn cursor_from_token(&self, token: &str) -> Option<Cursor> {
+        Some(Cursor {
+            rec: self.clone(),
+            pos: Positions::from_token(&self.inner.core, token)?,
+        })
+    }
+
     /// A cursor that returns every retained event first, then the new ones.
     pub fn cursor_from_oldest(&self) -> Cursor {
         Cursor {
@@ -158,6 +168,12 @@ impl Cursor {
     /// Events missed over the cursor's life.
     pub fn lost(&self) -> u64 {
         self.pos.lost()
+    }
+
+    /// This cursor's place as text (see `Recorder::cursor_from_token`).
+    #[cfg(feature = "http")]
+    pub(crate) fn token(&self) -> String {
+        self.pos.token()
     }
 
     /// The recorder this cursor follows.
