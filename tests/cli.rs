@@ -486,3 +486,84 @@ fn large_stream_in_bounded_memory() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `flightring tail URL` follows a node's event stream and, when the endpoint goes
+/// away and comes back, reconnects with `Last-Event-ID`: the events recorded while it
+/// was down arrive, none twice.
+#[cfg(feature = "http")]
+#[test]
+fn tail_follows_the_stream_and_resumes_after_the_endpoint_restarts() {
+    use flightring::http::{serve_with, HttpOptions};
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let rec = Recorder::builder().capacity(4096).build().unwrap();
+    let opts = || HttpOptions::default().stream_poll(Duration::from_millis(5));
+    let server = serve_with(rec.clone(), "127.0.0.1:0", opts()).unwrap();
+    let addr = server.local_addr();
+    let mut child = Command::new(BIN)
+        .args([
+            "tail",
+            &format!("http://{addr}"),
+            "--json",
+            "--count",
+            "200",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<u64>();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let e: flightring::EventRecord = serde_json::from_str(&line.unwrap()).unwrap();
+            let Some(flightring::Value::U64(i)) = e.metadata.get("i") else {
+                panic!("{e:?}")
+            };
+            let _ = tx.send(*i);
+        }
+    });
+    let ev = |i: u64| Event::new("tick", Severity::Info).field("i", i);
+    // Until tail is connected, events may go before its cursor: send a marker until
+    // one arrives, then the numbered ones.
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        rec.record(&ev(u64::MAX));
+        if let Ok(i) = rx.recv_timeout(Duration::from_millis(100)) {
+            got.push(i);
+            break;
+        }
+        assert!(Instant::now() < deadline, "tail never connected");
+    }
+    for i in 0..100 {
+        rec.record(&ev(i));
+    }
+    while got.iter().filter(|&&i| i != u64::MAX).count() < 100 {
+        got.push(
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("tail stalled"),
+        );
+    }
+    server.shutdown();
+    for i in 100..150 {
+        rec.record(&ev(i));
+    }
+    let server = serve_with(rec.clone(), addr.to_string(), opts()).unwrap();
+    while got.iter().filter(|&&i| i != u64::MAX).count() < 150 {
+        got.push(
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("tail did not resume"),
+        );
+    }
+    let mut numbered: Vec<u64> = got.into_iter().filter(|&i| i != u64::MAX).collect();
+    numbered.sort_unstable();
+    assert_eq!(numbered, (0..150).collect::<Vec<_>>(), "each event once");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+    assert!(err.contains("reconnecting"), "{err}");
+    drop(server);
+}

@@ -127,6 +127,26 @@ enum Cmd {
         #[arg(long, short = 'k')]
         kind: String,
     },
+    /// Follow a node's `/events/stream` (server-sent events), printing each event;
+    /// reconnects after a drop with `Last-Event-ID`, so nothing recorded meanwhile is
+    /// missed (what the node's ring overwrote meanwhile is reported on stderr).
+    Tail {
+        /// The node's HTTP endpoint (`http://127.0.0.1:9184`) or a stream URL with
+        /// its filters (`http://…/events/stream?min_severity=warning`).
+        url: String,
+        /// Print each event as a JSON line instead of a timeline line.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many events (default: follow until interrupted).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Give up after this many failed connection attempts in a row (0: never).
+        #[arg(long, default_value_t = 0)]
+        retries: u32,
+        /// A bearer token for a node that asks for one (or `FLIGHTRING_HTTP_TOKEN`).
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Decode an HdrHistogram V2 (base64; `-` reads stdin) and print its percentiles.
     HdrDecode {
         /// The base64 text, or `-`.
@@ -676,6 +696,124 @@ fn run(cli: Cli) -> Res<()> {
         Cmd::Check(f) => cmd_check(&f.files),
         Cmd::Hdr { files, kind } => cmd_hdr(&files, &kind),
         Cmd::HdrDecode { text } => cmd_hdr_decode(&text),
+        Cmd::Tail {
+            url,
+            json,
+            count,
+            retries,
+            token,
+        } => {
+            let token = token.or_else(|| std::env::var("FLIGHTRING_HTTP_TOKEN").ok());
+            cmd_tail(&url, json, count, retries, token.as_deref())
+        }
+    }
+}
+
+/// `tail`: one connection at a time to the stream; on a drop or refusal, waits
+/// (0.25 s doubling to 5 s) and reconnects with the last `id:` seen as
+/// `Last-Event-ID`.
+fn cmd_tail(
+    url: &str,
+    json: bool,
+    count: Option<u64>,
+    retries: u32,
+    token: Option<&str>,
+) -> Res<()> {
+    use std::io::BufRead;
+    let url = if url.contains("/events/stream") {
+        url.to_owned()
+    } else {
+        format!("{}/events/stream", url.trim_end_matches('/'))
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let out = io::stdout();
+    let mut out = out.lock();
+    let (mut last_id, mut shown, mut failures) = (None::<String>, 0u64, 0u32);
+    let mut wait = Duration::from_millis(250);
+    let started = std::time::Instant::now();
+    loop {
+        let mut req = agent.get(&url).header("Accept", "text/event-stream");
+        if let Some(id) = &last_id {
+            req = req.header("Last-Event-ID", id);
+        }
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        let outcome: Result<(), String> = match req.call() {
+            Err(e) => Err(e.to_string()),
+            Ok(resp) if resp.status() == 401 || resp.status() == 403 => {
+                return Err(format!("{url}: HTTP {} (is --token right?)", resp.status()).into());
+            }
+            Ok(resp) if resp.status() == 400 || resp.status() == 404 => {
+                let status = resp.status();
+                let body = resp.into_body().read_to_string().unwrap_or_default();
+                return Err(format!("{url}: HTTP {status}: {}", body.trim()).into());
+            }
+            Ok(resp) if resp.status() != 200 => Err(format!("HTTP {}", resp.status())),
+            Ok(resp) => {
+                failures = 0;
+                wait = Duration::from_millis(250);
+                let reader = io::BufReader::new(resp.into_body().into_reader());
+                let (mut name, mut data) = (String::new(), String::new());
+                let mut ended = None;
+                for line in reader.lines() {
+                    let Ok(line) = line else { break };
+                    if line.is_empty() {
+                        match name.as_str() {
+                            "event" => {
+                                let e: flightring::EventRecord = serde_json::from_str(&data)
+                                    .map_err(|e| format!("{url}: a bad event ({e}): {data}"))?;
+                                if json {
+                                    serde_json::to_writer(&mut out, &e)?;
+                                    writeln!(out)?;
+                                } else {
+                                    writeln!(out, "{}", timeline_line(&e, started.elapsed()))?;
+                                }
+                                out.flush()?;
+                                shown += 1;
+                                if count.is_some_and(|n| shown >= n) {
+                                    return Ok(());
+                                }
+                            }
+                            "lost" => eprintln!("flightring tail: the node's ring overwrote events before they were sent: {data}"),
+                            "reset" => eprintln!("flightring tail: {data}"),
+                            "end" => ended = Some(data.clone()),
+                            _ => {}
+                        }
+                        name.clear();
+                        data.clear();
+                        continue;
+                    }
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        name = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data = v.to_owned();
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        last_id = Some(v.to_owned());
+                    }
+                }
+                if ended.is_some_and(|r| r.contains("\"limit\"")) {
+                    return Ok(());
+                }
+                Err("the stream ended".to_owned())
+            }
+        };
+        if let Err(why) = outcome {
+            failures += 1;
+            if retries > 0 && failures >= retries {
+                return Err(format!("{url}: {why}; gave up after {failures} attempts").into());
+            }
+            eprintln!(
+                "flightring tail: {why}; reconnecting in {:.2} s",
+                wait.as_secs_f64()
+            );
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
     }
 }
 
