@@ -567,3 +567,76 @@ fn tail_follows_the_stream_and_resumes_after_the_endpoint_restarts() {
     assert!(err.contains("reconnecting"), "{err}");
     drop(server);
 }
+
+/// `flightring replay FILE --serve ADDR` re-records the replay into a recorder served
+/// over HTTP, so a dashboard (or curl) can watch it.
+#[cfg(feature = "http")]
+#[test]
+fn replay_serve_lets_a_client_watch_the_replay() {
+    let dir = std::env::temp_dir().join(format!("flightring-cli-serve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = Recorder::builder().capacity(4096).build().unwrap();
+    for i in 0..40u64 {
+        rec.record(
+            &Event::new(
+                ["rpc_call", "peer_connected"][i as usize % 2],
+                Severity::Info,
+            )
+            .field("i", i),
+        );
+    }
+    let file = dir.join("export.json");
+    std::fs::write(&file, rec.export_json().unwrap()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args([
+            "replay",
+            file.to_str().unwrap(),
+            "--fast",
+            "--serve",
+            &addr,
+            "--linger",
+            "30",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let events = loop {
+        let got = std::net::TcpStream::connect(&addr).ok().and_then(|mut s| {
+            use std::io::Read;
+            s.write_all(b"GET /events?limit=100 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .ok()?;
+            let mut body = String::new();
+            s.read_to_string(&mut body).ok()?;
+            let json = body.split("\r\n\r\n").nth(1)?.to_owned();
+            let v: serde_json::Value = serde_json::from_str(&json).ok()?;
+            let n = v["events"].as_array().map(Vec::len)?;
+            (n == 40).then_some(v)
+        });
+        if let Some(v) = got {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "the replay was never served");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let kinds: std::collections::BTreeSet<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["peer_connected", "rpc_call"]
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::remove_dir_all(&dir).unwrap();
+}

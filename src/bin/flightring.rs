@@ -115,6 +115,14 @@ enum Cmd {
         json: bool,
         #[command(flatten)]
         sel: Selection,
+        /// Also re-record the events into a fresh recorder served over HTTP at ADDR
+        /// (the dashboard, `/events/stream`, `/metrics`…), so a dashboard can watch
+        /// the replay (needs the `http` feature).
+        #[arg(long, value_name = "ADDR")]
+        serve: Option<String>,
+        /// With `--serve`, keep serving this many seconds after the replay ends.
+        #[arg(long, default_value_t = 0)]
+        linger: u64,
     },
     /// Validate files: exit 0 and a line per file, or exit 1 with file:line:column.
     Check(Files),
@@ -533,10 +541,15 @@ struct Printer<W: Write> {
     out: W,
     json: bool,
     err: Option<io::Error>,
+    /// A recorder each event is also re-recorded into (`replay --serve`).
+    also: Option<flightring::Recorder>,
 }
 
 impl<W: Write> Target for Printer<W> {
     fn event(&mut self, ev: &Replayed<'_>) {
+        if let Some(mut rec) = self.also.as_ref() {
+            rec.event(ev);
+        }
         if self.err.is_some() {
             return;
         }
@@ -560,7 +573,16 @@ impl<W: Write> Target for Printer<W> {
     }
 }
 
-fn cmd_replay(files: &[PathBuf], speed: f64, fast: bool, json: bool, sel: &Selection) -> Res<()> {
+fn cmd_replay(
+    files: &[PathBuf],
+    speed: f64,
+    fast: bool,
+    json: bool,
+    sel: &Selection,
+    serve: Option<&str>,
+    linger: u64,
+) -> Res<()> {
+    let served = serve.map(served_recorder).transpose()?;
     let r = Recording::open_all_with(files, &limits())?;
     let mut rp = Replayer::new(r).filter(sel.filter()?);
     rp = if fast {
@@ -572,6 +594,7 @@ fn cmd_replay(files: &[PathBuf], speed: f64, fast: bool, json: bool, sel: &Selec
         out: io::stdout().lock(),
         json,
         err: None,
+        also: served.as_ref().map(|s| s.0.clone()),
     };
     let report = rp.run(&mut printer)?;
     if let Some(e) = printer.err {
@@ -581,7 +604,34 @@ fn cmd_replay(files: &[PathBuf], speed: f64, fast: bool, json: bool, sel: &Selec
         "replayed {} events ({} filtered out, {} gaps with {} missing) in {:.3} s; lateness p99 {:.3} ms",
         report.replayed, report.filtered_out, report.gaps, report.lost, report.elapsed_secs, report.late_p99_ms
     );
+    if served.is_some() && linger > 0 {
+        eprintln!("serving for {linger} s more");
+        std::thread::sleep(Duration::from_secs(linger));
+    }
+    drop(served);
     Ok(())
+}
+
+/// The recorder a `replay --serve` re-records into, and its HTTP endpoint.
+#[cfg(feature = "http")]
+type Served = (flightring::Recorder, flightring::http::HttpServer);
+#[cfg(not(feature = "http"))]
+type Served = (flightring::Recorder, ());
+
+#[cfg(feature = "http")]
+fn served_recorder(addr: &str) -> Res<Served> {
+    let rec = flightring::Recorder::new();
+    let server = flightring::http::serve(rec.clone(), addr)?;
+    eprintln!(
+        "serving the replay at http://{}/ (/events/stream, /metrics, …)",
+        server.local_addr()
+    );
+    Ok((rec, server))
+}
+
+#[cfg(not(feature = "http"))]
+fn served_recorder(_addr: &str) -> Res<Served> {
+    Err("replay --serve needs the http feature: cargo install --path . --features cli,http".into())
 }
 
 fn cmd_check(files: &[PathBuf]) -> Res<()> {
@@ -692,7 +742,17 @@ fn run(cli: Cli) -> Res<()> {
             fast,
             json,
             sel,
-        } => cmd_replay(&files.files, speed, fast, json, &sel),
+            serve,
+            linger,
+        } => cmd_replay(
+            &files.files,
+            speed,
+            fast,
+            json,
+            &sel,
+            serve.as_deref(),
+            linger,
+        ),
         Cmd::Check(f) => cmd_check(&f.files),
         Cmd::Hdr { files, kind } => cmd_hdr(&files, &kind),
         Cmd::HdrDecode { text } => cmd_hdr_decode(&text),
