@@ -640,3 +640,42 @@ fn replay_serve_lets_a_client_watch_the_replay() {
     let _ = child.wait();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Long work shows a progress line on stderr when it is a terminal (here a pseudo-
+/// terminal from util-linux `script`), and nothing when it is not.
+#[test]
+fn a_progress_line_on_a_terminal_and_none_in_a_pipe() {
+    if !have("script", "--version") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("flightring-cli-progress-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = Recorder::builder().capacity(65_536).build().unwrap();
+    for i in 0..20_000u64 {
+        rec.record(&Event::new("tick", Severity::Info).field("i", i));
+    }
+    let file = dir.join("events.jsonl");
+    rec.write_jsonl(std::fs::File::create(&file).unwrap())
+        .unwrap();
+    let piped = run(&["info", file.to_str().unwrap()]);
+    assert!(piped.status.success());
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(!err.contains("events ("), "no progress in a pipe: {err}");
+    let tty = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{BIN} info {}", file.display()),
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert!(tty.status.success(), "{tty:?}");
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        shown.contains("events ("),
+        "a progress line on a terminal: {shown}"
+    );
+    // Counted as it goes (the line moves every 4,096 events).
+    assert!(shown.contains("16,384 events"), "{shown}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

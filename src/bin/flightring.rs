@@ -278,8 +278,11 @@ fn walk(files: &[PathBuf], mut f: impl FnMut(&Walk, Entry) -> Res<bool>) -> Res<
         doc: None,
         files: 0,
     };
+    let bar = progress(None);
+    let mut seen = 0u64;
     for p in files {
         let it = Entries::open_with(p, &limits())?;
+        bar.set_message(p.display().to_string());
         w.files += 1;
         if w.files == 1 {
             w.name = stem(p);
@@ -295,17 +298,47 @@ fn walk(files: &[PathBuf], mut f: impl FnMut(&Walk, Entry) -> Res<bool>) -> Res<
         }
         for entry in it {
             let entry = entry?;
+            seen += 1;
+            if seen.is_multiple_of(4096) {
+                bar.set_position(seen);
+            }
             if w.start.is_none() {
                 if let Entry::Event(e) = &entry {
                     w.start = Some(e.timestamp);
                 }
             }
             if !f(&w, entry)? {
+                bar.finish_and_clear();
                 return Ok(w);
             }
         }
     }
+    bar.finish_and_clear();
     Ok(w)
+}
+
+/// A progress line on stderr for long work (`total` events when known), redrawn at
+/// most ten times a second. indicatif draws nothing when stderr is not a terminal, so
+/// pipes, files and CI logs stay clean.
+fn progress(total: Option<u64>) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    // Not over events streaming to the same terminal.
+    let streaming = STREAMS_TO_STDOUT.load(std::sync::atomic::Ordering::Relaxed);
+    let target = if streaming && io::stdout().is_terminal() {
+        indicatif::ProgressDrawTarget::hidden()
+    } else {
+        indicatif::ProgressDrawTarget::stderr_with_hz(10)
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(total, target);
+    let template = if total.is_some() {
+        "{bar:30} {human_pos}/{human_len} events ({eta} left) {msg}"
+    } else {
+        "{spinner} {human_pos} events ({elapsed}) {msg}"
+    };
+    if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 fn stem(p: &Path) -> String {
@@ -584,7 +617,14 @@ fn cmd_replay(
 ) -> Res<()> {
     let served = serve.map(served_recorder).transpose()?;
     let r = Recording::open_all_with(files, &limits())?;
-    let mut rp = Replayer::new(r).filter(sel.filter()?);
+    let bar = progress(Some(r.len() as u64));
+    let shown = bar.clone();
+    let mut rp = Replayer::new(r)
+        .filter(sel.filter()?)
+        .on_progress(move |done, total| {
+            shown.set_length(total);
+            shown.set_position(done);
+        });
     rp = if fast {
         rp.as_fast_as_possible()
     } else {
@@ -597,6 +637,7 @@ fn cmd_replay(
         also: served.as_ref().map(|s| s.0.clone()),
     };
     let report = rp.run(&mut printer)?;
+    bar.finish_and_clear();
     if let Some(e) = printer.err {
         return Err(e.into());
     }
@@ -716,7 +757,18 @@ fn cmd_hdr_decode(text: &str) -> Res<()> {
     Ok(())
 }
 
+/// Whether the command streams events to stdout as it goes (then no progress line
+/// is drawn over a terminal it shares).
+static STREAMS_TO_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn run(cli: Cli) -> Res<()> {
+    let streams = match &cli.cmd {
+        Cmd::Timeline { .. } | Cmd::Replay { .. } | Cmd::Tail { .. } => true,
+        Cmd::Convert { out, .. } => out.is_none(),
+        Cmd::Filter { out, .. } => out.as_os_str() == "-",
+        _ => false,
+    };
+    STREAMS_TO_STDOUT.store(streams, std::sync::atomic::Ordering::Relaxed);
     match cli.cmd {
         Cmd::Info(f) => cmd_info(&f.files),
         Cmd::Timeline { files, n } => cmd_timeline(&files.files, n),
