@@ -14,10 +14,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This module uses the crate's public API only.
+//! The encoding itself lives beside the histograms (`core::histogram::encode_v2`), so
+//! every `HistogramSummary` — and with it every export and `/stats` — carries the form.
 
 use base64::Engine as _;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
 
 use crate::Recorder;
@@ -38,11 +39,7 @@ pub enum HdrError {
 
 /// `h` as base64 of its V2-deflate serialisation (`HISTFAAA…`).
 pub fn encode_v2(h: &Histogram<u64>) -> Result<String, HdrError> {
-    let mut bytes = Vec::new();
-    V2DeflateSerializer::new()
-        .serialize(h, &mut bytes)
-        .map_err(|e| HdrError::Encode(format!("{e:?}")))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    crate::core::histogram::encode_v2(h).map_err(HdrError::Encode)
 }
 
 /// Decodes the base64 V2 form (compressed or not), surrounding whitespace ignored.

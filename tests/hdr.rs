@@ -70,3 +70,32 @@ fn v2_round_trips_and_matches_the_summary() {
     assert!(close(v[3], sum.p999), "p99.9 {} vs {}", v[3], sum.p999);
     assert!(close(v[4], sum.max), "max {} vs {}", v[4], sum.max);
 }
+
+/// The JSON export (and so `/stats`, panic dumps and recordings) carries each
+/// histogram in the V2 form, and it loads back with the snapshot.
+#[test]
+fn the_json_export_carries_each_histogram_as_v2() {
+    let rec = Recorder::new();
+    for i in 1..=2_000u64 {
+        rec.observe("rpc.eth_call", Duration::from_micros(200 + i % 900));
+        rec.observe_value("gas", 21_000 + i);
+    }
+    let json = rec.export_json().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for name in ["rpc.eth_call", "gas"] {
+        let text = doc["stats"]["histograms"][name]["hdr_v2"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no hdr_v2 in {}", doc["stats"]["histograms"]));
+        assert_eq!(
+            Some(text.to_owned()),
+            rec.histogram_hdr_v2(name).map(Result::unwrap)
+        );
+        assert_eq!(flightring::hdr::decode_v2(text).unwrap().len(), 2_000);
+    }
+    let back = flightring::Snapshot::from_json(&json).unwrap();
+    let h = &back.stats().histograms["gas"];
+    assert!(h
+        .hdr_v2
+        .as_deref()
+        .is_some_and(|t| t.starts_with("HISTFAAA")));
+}

@@ -725,7 +725,12 @@ fn https_without_the_ca_is_a_counted_fault() {
     match otlp.close() {
         Err(OtlpError::Dropped { events, reason }) => {
             assert_eq!(events, 5);
-            assert!(reason.contains("TLS"), "{reason}");
+            // The last failure: the TLS one, or the last attempt cut short by the
+            // close deadline.
+            assert!(
+                reason.contains("TLS") || reason.contains("timed out"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }

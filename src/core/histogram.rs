@@ -195,6 +195,7 @@ impl AtomicHistogram {
             p99: q(0.99),
             p999: q(0.999),
             out_of_range,
+            hdr_v2: v2_form(&h),
         }
     }
 
@@ -234,6 +235,34 @@ pub struct HistogramSummary {
     pub p999: u64,
     /// Values above the histogram's bound, recorded as the bound.
     pub out_of_range: u64,
+    /// The histogram itself in HdrHistogram's V2 interchange form (base64 of the
+    /// compressed serialisation, `HISTFAAA…`), which HdrHistogram's Java, Python, Go
+    /// and JS implementations decode; with the `hdr` feature, so every export, `/stats`
+    /// and panic dump carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr_v2: Option<String>,
+}
+
+/// `h` as base64 of its V2-deflate serialisation (`HISTFAAA…`), or why it could not be.
+#[cfg(feature = "hdr")]
+pub(crate) fn encode_v2(h: &hdrhistogram::Histogram<u64>) -> Result<String, String> {
+    use base64::Engine as _;
+    use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut bytes)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+#[cfg(feature = "hdr")]
+fn v2_form(h: &hdrhistogram::Histogram<u64>) -> Option<String> {
+    encode_v2(h).ok()
+}
+
+#[cfg(not(feature = "hdr"))]
+fn v2_form(_: &hdrhistogram::Histogram<u64>) -> Option<String> {
+    None
 }
 
 #[cfg(test)]
