@@ -140,7 +140,8 @@ fn facade_metrics_reach_prometheus_output() {
     });
     let text = render(&rec, Format::Text);
     for want in [
-        r#"flightring_named_total{name="rpc_calls{endpoint=getBlock}"} 3"#,
+        // Issue #11 item 8: the facade's labels are Prometheus labels.
+        r#"flightring_named_total{name="rpc_calls",endpoint="getBlock"} 3"#,
         r#"flightring_named_value{name="mempool_size"} 1500.0"#,
         r#"flightring_duration_seconds_bucket{le="0.0025",name="rpc_seconds"} 1"#,
         r#"flightring_duration_seconds_count{name="rpc_seconds"} 1"#,

@@ -275,6 +275,39 @@ fn severity_label(s: Severity) -> &'static str {
     }
 }
 
+/// The labels of a named figure: `label = name`, except that a metrics-facade name
+/// `base{k1=v1,k2=v2}` (see `integrations::metrics::flat_name`) becomes `label = base`
+/// plus its own labels — real Prometheus labels, not text in a name. Keys are made
+/// valid label names (`[a-zA-Z_][a-zA-Z0-9_]*`); one that would clash with `label`
+/// or repeat is prefixed `label_`. A name that does not parse stays whole.
+fn name_labels(label: &str, name: &str) -> Vec<(String, String)> {
+    let whole = || vec![(label.to_owned(), name.to_owned())];
+    let Some((base, rest)) = name.split_once('{') else {
+        return whole();
+    };
+    let Some(body) = rest.strip_suffix('}') else {
+        return whole();
+    };
+    let mut out = vec![(label.to_owned(), base.to_owned())];
+    for pair in body.split(',') {
+        let Some((k, v)) = pair.split_once('=') else {
+            return whole();
+        };
+        let mut key: String = k
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        if key.is_empty() || key.starts_with(|c: char| c.is_ascii_digit()) {
+            key.insert(0, '_');
+        }
+        while out.iter().any(|(k, _)| *k == key) {
+            key.insert_str(0, "label_");
+        }
+        out.push((key, v.to_owned()));
+    }
+    out
+}
+
 static SECONDS: Unit = Unit::Seconds;
 static BYTES: Unit = Unit::Bytes;
 
@@ -349,7 +382,7 @@ fn histograms(
                 .chain(std::iter::once(f64::INFINITY))
                 .zip(counts.iter().copied()),
         );
-        let labels = [(label, hname)];
+        let labels = name_labels(label, hname);
         m.encode_family(&labels)?.encode_histogram::<NoLabelSet>(
             sum / divisor,
             count,
@@ -598,7 +631,7 @@ impl Collector for FlightringCollector {
                 MetricType::Counter,
             )?;
             for (name, v) in named {
-                ConstCounter::new(v).encode(m.encode_family(&[("name", name)])?)?;
+                ConstCounter::new(v).encode(m.encode_family(&name_labels("name", name))?)?;
             }
         }
         let gauges: Vec<(&str, u64)> = inner.core.gauges.entries().collect();
@@ -611,7 +644,7 @@ impl Collector for FlightringCollector {
             )?;
             for (name, bits) in gauges {
                 ConstGauge::new(f64::from_bits(bits))
-                    .encode(m.encode_family(&[("name", name)])?)?;
+                    .encode(m.encode_family(&name_labels("name", name))?)?;
             }
         }
         Ok(())
@@ -699,6 +732,24 @@ mod tests {
                     assert!(w[1] as f64 / w[0] as f64 <= 1.28, "{name}: {w:?}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn metrics_facade_labels_are_real_labels() {
+        let rec = Recorder::builder().capacity(1024).build().unwrap();
+        rec.add("rpc_calls{endpoint=getBlock,status=ok}", 3);
+        rec.add("odd{name=x,9lives=y}", 1);
+        rec.add("not{labels", 2);
+        rec.set_gauge("queue{pool=main}", 4.0);
+        let text = render(&rec, Format::Text);
+        for want in [
+            r#"flightring_named_total{name="rpc_calls",endpoint="getBlock",status="ok"} 3"#,
+            r#"flightring_named_total{name="odd",label_name="x",_9lives="y"} 1"#,
+            r#"flightring_named_total{name="not{labels"} 2"#,
+            r#"flightring_named_value{name="queue",pool="main"} 4"#,
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
         }
     }
 
