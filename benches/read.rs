@@ -28,6 +28,8 @@ fn filled(n: usize) -> (Recorder, Baseline) {
     let rec = Recorder::builder()
         .capacity(n)
         .shards(2)
+        // One tier, so the ring holds exactly the `n` events the baseline holds.
+        .reserved_share(0.0)
         .build()
         .expect("valid");
     let recorded = typical::fill(&rec);

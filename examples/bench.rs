@@ -533,7 +533,13 @@ fn op_line(
 }
 
 fn filled(n: usize) -> (Recorder, Baseline) {
-    let rec = recorder(n, 2);
+    // One tier, so the ring holds exactly the `n` events the baseline holds.
+    let rec = Recorder::builder()
+        .capacity(n)
+        .shards(2)
+        .reserved_share(0.0)
+        .build()
+        .expect("valid config");
     assert_eq!(rec.capacity(), n, "a power-of-two capacity is kept as is");
     let recorded = typical::fill(&rec);
     let base = Baseline::new(n);
