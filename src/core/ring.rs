@@ -175,16 +175,15 @@ impl Shard {
         self.cells
     }
 
+    /// The most cells one event may take (one event's largest footprint).
+    pub fn max_cells(&self) -> usize {
+        self.max_cells
+    }
+
     /// Payload words per cell.
     #[cfg(any(loom, feature = "internals"))]
     pub fn words_per_cell(&self) -> usize {
         self.words_per_cell
-    }
-
-    /// The most cells one event may take.
-    #[cfg(any(loom, feature = "internals"))]
-    pub fn max_cells(&self) -> usize {
-        self.max_cells
     }
 
     #[inline(always)]
@@ -266,6 +265,21 @@ impl Shard {
             }
         }
         Some((pos, heads))
+    }
+
+    /// Test support: takes the next position as a writer does and claims its cell,
+    /// leaving it WRITING (a writer preempted mid-record); returns the position.
+    #[cfg(test)]
+    pub(crate) fn hold_next_for_test(&self) -> u64 {
+        let pos = self.state.head.fetch_add(1, Ordering::Relaxed);
+        assert!(slot::claim(self.seq_at(pos), pos).is_ok());
+        pos
+    }
+
+    /// Test support: publishes the one-cell record held by `hold_next_for_test`.
+    #[cfg(test)]
+    pub(crate) fn publish_held_for_test(&self, pos: u64) {
+        slot::publish(self.seq_at(pos), pos, 1);
     }
 
     /// A lapped writer's way out: marks the cells of `pos .. pos + k` it claimed dead

@@ -28,12 +28,14 @@
 //! Cursors never make writers wait: they read like snapshots do. Streaming exporters,
 //! server-sent events and replays are built on them.
 
-use crate::core::codec::{self, Header};
+use std::time::{Duration, Instant};
+
+use crate::core::codec::{self, HEADER_BYTES};
 use crate::core::ring::ReadAt;
 use crate::core::slot::State;
 use crate::core::Core;
-use crate::model::EventRecord;
-use crate::read::decode::decode_record;
+use crate::model::{EventRecord, Timestamp};
+use crate::read::decode::{to_record, with_record_ref, RecordRef};
 
 /// What one [`Cursor::poll`](crate::Cursor::poll) returned.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,8 +59,35 @@ pub(crate) struct Positions {
     accounted: Vec<u64>,
     /// Events missed so far.
     lost: u64,
+    /// The last poll's payload words, back to back (reused).
     words: Vec<u64>,
+    /// The last poll's events, by where their words are (reused).
+    order: Vec<Pending>,
     bytes: Vec<u8>,
+    /// Per shard: the position a read has been stopped at (a cell below the head not
+    /// yet written for it) and since when; see [`STALL`].
+    stuck: Vec<Option<(u64, Instant)>>,
+}
+
+/// How long a read waits at a cell below the head that does not hold its position yet
+/// before stepping over it. Usually such a cell's writer is a few instructions from
+/// claiming it; but a writer lapped by another on its shard fails its claim while the
+/// cell is still being written for the older position, drops its event (counted) and
+/// leaves the cell with that older event for good. Without a limit the read would stop
+/// there until half a ring of newer events pushed it on, holding back every later
+/// event of the shard and their accounting (a flush would leave them unread). A
+/// writer that is merely preempted for longer than this loses its event to the read,
+/// counted as missed like any other.
+pub(crate) const STALL: Duration = Duration::from_millis(50);
+
+/// An event a poll copied and has not decoded yet.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    timestamp: Timestamp,
+    id: u64,
+    /// Its payload: `len` words from `at` in `Positions::words`.
+    at: usize,
+    len: usize,
 }
 
 /// Events shard `s` has recorded or dropped so far.
@@ -97,62 +126,125 @@ impl Positions {
     }
 
     fn new(next: Vec<u64>, accounted: Vec<u64>) -> Positions {
+        let n = next.len();
         Positions {
             next,
             accounted,
             lost: 0,
             words: Vec::new(),
+            order: Vec::new(),
             bytes: Vec::new(),
+            stuck: vec![None; n],
         }
     }
 
     /// Reads up to about `max` new events of `core` into `out` (at least one per shard
     /// with news); returns how many were lost.
     pub(crate) fn poll_into(&mut self, core: &Core, out: &mut Vec<EventRecord>, max: usize) -> u64 {
-        let inner = core;
-        let nshards = inner.ring.shards.len() as u64;
-        let start = out.len();
+        self.poll_with(core, max, |r| out.push(to_record(r)))
+    }
+
+    /// Reads as [`Positions::poll_into`] does, but appends each event to `out` as one
+    /// JSON line (the [`EventRecord`] serialisation and a `\n`) with no owned record in
+    /// between, and pushes where each line ends to `ends`: the file exporter's read,
+    /// which allocates nothing once its buffers have grown. An event that does not
+    /// serialise (not expected) is left out and counted in the second value returned.
+    pub(crate) fn poll_lines(
+        &mut self,
+        core: &Core,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+        max: usize,
+    ) -> (u64, u64) {
+        let mut failed = 0;
+        let lost = self.poll_with(core, max, |r| {
+            let before = out.len();
+            if serde_json::to_writer(&mut *out, r).is_ok() {
+                out.push(b'\n');
+                ends.push(out.len());
+            } else {
+                out.truncate(before);
+                failed += 1;
+            }
+        });
+        (lost, failed)
+    }
+
+    /// The read both polls share. Each new event's payload words are appended once to
+    /// `self.words` with its `(timestamp, id, where)` in `self.order`; the order is
+    /// sorted by `(timestamp, id)` and each event is then decoded in place and handed
+    /// to `emit`, oldest first. Returns how many events were lost.
+    fn poll_with(&mut self, core: &Core, max: usize, mut emit: impl FnMut(&RecordRef<'_>)) -> u64 {
+        let nshards = core.ring.shards.len() as u64;
+        self.words.clear();
+        self.order.clear();
         let mut lost = 0;
-        for (s, shard) in inner.ring.shards.iter().enumerate() {
+        for (s, shard) in core.ring.shards.iter().enumerate() {
             // Counted before the head is read: every event counted here has a position
             // below `head`.
-            let events = shard_events(inner, s);
+            let events = shard_events(core, s);
             let head = shard.head();
             let cells = shard.cells() as u64;
+            let max_cells = shard.max_cells() as u64;
             let next = &mut self.next[s];
             if head > *next + cells {
                 *next = head - cells;
             }
             let mut caught_up = true;
             while *next < head {
-                if out.len() - start >= max.max(1) {
+                if self.order.len() >= max.max(1) {
                     caught_up = false;
                     break;
                 }
-                self.words.clear();
+                let at = self.words.len();
                 match shard.read_at(*next, &mut self.words) {
                     ReadAt::Ready(k) => {
-                        self.bytes.resize(self.words.len() * 8, 0);
-                        codec::words_to_bytes(&self.words, &mut self.bytes);
-                        if Header::read(&self.bytes).is_some() {
-                            if let Some(rec) =
-                                decode_record(inner, &self.bytes, *next * nshards + s as u64)
-                            {
-                                out.push(rec);
-                            }
+                        // A payload too short for its header is stepped over (as a
+                        // decode failure is below): accounted for, not returned.
+                        if self.words.len() - at >= HEADER_BYTES / 8 {
+                            let raw_ts = self.words[at];
+                            self.order.push(Pending {
+                                timestamp: core.cal.to_timestamp(raw_ts),
+                                id: *next * nshards + s as u64,
+                                at,
+                                len: self.words.len() - at,
+                            });
+                        } else {
+                            self.words.truncate(at);
                         }
                         self.accounted[s] += 1;
                         *next += k as u64;
+                        self.stuck[s] = None;
                     }
                     ReadAt::Dead(k) => {
                         self.accounted[s] += 1;
                         *next += k as u64;
+                        self.stuck[s] = None;
                     }
                     ReadAt::Skip | ReadAt::Gone => *next += 1,
                     ReadAt::Pending if head - *next > (cells / 2).max(1) => *next += 1,
                     ReadAt::Pending => {
-                        caught_up = false;
-                        break;
+                        // Stepped over once it has been stuck for `STALL`, with the
+                        // rest of a dropped event's range (up to one event's cells).
+                        let stuck = &mut self.stuck[s];
+                        let now = Instant::now();
+                        match *stuck {
+                            Some((at, since))
+                                if (at..at + max_cells).contains(&*next)
+                                    && now.saturating_duration_since(since) >= STALL =>
+                            {
+                                *next += 1;
+                            }
+                            Some((at, _)) if at == *next => {
+                                caught_up = false;
+                                break;
+                            }
+                            _ => {
+                                *stuck = Some((*next, now));
+                                caught_up = false;
+                                break;
+                            }
+                        }
                     }
                 }
             }
@@ -161,7 +253,12 @@ impl Positions {
                 self.accounted[s] = events;
             }
         }
-        out[start..].sort_by_key(|e| (e.timestamp, e.id));
+        self.order.sort_unstable_by_key(|p| (p.timestamp, p.id));
+        for p in &self.order {
+            self.bytes.resize(p.len * 8, 0);
+            codec::words_to_bytes(&self.words[p.at..p.at + p.len], &mut self.bytes);
+            with_record_ref(core, &self.bytes, p.id, &mut emit);
+        }
         self.lost += lost;
         lost
     }

@@ -95,6 +95,17 @@ pub(crate) fn to_record(r: &RecordRef<'_>) -> EventRecord {
 
 /// Decodes the payload `b` of the event with id `id` from the live ring.
 pub(crate) fn decode_record(core: &Core, b: &[u8], id: u64) -> Option<EventRecord> {
+    with_record_ref(core, b, id, to_record)
+}
+
+/// Calls `f` with the payload `b` of the event with id `id` from the live ring,
+/// decoded in place; `None` if it does not decode.
+pub(crate) fn with_record_ref<R>(
+    core: &Core,
+    b: &[u8],
+    id: u64,
+    f: impl FnOnce(&RecordRef<'_>) -> R,
+) -> Option<R> {
     let d = codec::decode(b).ok()?;
     let kind = match d.kind_inline {
         Some(k) => k,
@@ -102,7 +113,7 @@ pub(crate) fn decode_record(core: &Core, b: &[u8], id: u64) -> Option<EventRecor
             .kind_name(d.header.kind_id)
             .map_or("(unknown)", |n| &**n),
     };
-    Some(to_record(&RecordRef {
+    Some(f(&RecordRef {
         id,
         timestamp: core.cal.to_timestamp(d.header.raw_ts),
         decoded: d,
