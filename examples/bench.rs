@@ -4,8 +4,8 @@
 //! ```text
 //! cargo run --release --example bench            # ~1 minute
 //! cargo run --release --example bench -- --quick # everything ~10x smaller (CI smoke)
-//! cargo run --release --example bench -- record tail # only these groups (memory,
-//!                                          # record, early_return, observe, read, tail)
+//! cargo run --release --example bench -- record tail # only these groups (memory, mix,
+//!                              # record, early_return, observe, read, tail, exporter)
 //! ```
 //!
 //! Fields, where they apply: `scenario`, `threads`, `ns_per_event`, `events_per_s`,
@@ -13,7 +13,11 @@
 //! (baseline time / ours: how many times faster flightring is), `mb_per_s`,
 //! `memory_bytes`; read scenarios add `ns_per_op` / `baseline_ns_per_op` (one call) and
 //! `events` (events retained); tail scenarios add the baseline's percentiles as
-//! `baseline_p*_ns`. Every figure is the median of several repetitions. The baseline is
+//! `baseline_p*_ns`; the exporter scenarios (two writers paced at 1 M typical events/s
+//! while the file exporter streams to a rotating JSON Lines file, gzip on and off) add
+//! `recorded`, `written`, `lost` and `lossless`, and their baseline is the same deque
+//! drained every millisecond into a plain file (`benches/support/exporter_rate.rs`).
+//! Every figure is the median of several repetitions. The baseline is
 //! the mutex-and-deque recorder of `benches/support/baseline.rs`, measured in the same
 //! run on the same typical event (`benches/support/typical.rs`).
 
@@ -27,6 +31,8 @@ use serde_json::{json, Map, Value};
 
 #[path = "../benches/support/baseline.rs"]
 mod baseline;
+#[path = "../benches/support/exporter_rate.rs"]
+mod exporter_rate;
 #[path = "../benches/support/harness.rs"]
 mod harness;
 #[path = "../benches/support/mix.rs"]
@@ -804,6 +810,51 @@ fn memory() {
     );
 }
 
+/// The file exporter's sustained rate: two writers paced at 1 M typical events/s in
+/// total (the rate #11 asks the exporter to keep up with) for about 2 s (0.2 s in
+/// `--quick`), gzip of rotated files on and off, against the baseline deque drained
+/// into a plain file at the same rate. `ratio` is events/s written, ours / baseline's.
+fn exporter(quick: bool) {
+    const RATE: f64 = 1_000_000.0;
+    let secs = if quick { 0.2 } else { 2.0 };
+    let per_writer = (RATE * secs / exporter_rate::WRITERS as f64) as u64;
+    let base = exporter_rate::run_baseline(
+        &|b, _| typical::record_baseline(b),
+        "bench-base",
+        per_writer,
+        Some(RATE),
+    );
+    for gzip in [true, false] {
+        let r = exporter_rate::run(
+            &|_| typical::event(),
+            &format!("bench-{gzip}"),
+            per_writer,
+            Some(RATE),
+            gzip,
+        );
+        let scenario = if gzip {
+            "exporter_1m_paced_gzip"
+        } else {
+            "exporter_1m_paced_plain"
+        };
+        emit(
+            scenario,
+            vec![
+                ("threads", json!(exporter_rate::WRITERS)),
+                ("events_per_s", round(r.events_per_s(), 0)),
+                ("mb_per_s", round(r.mb_per_s(), 1)),
+                ("recorded", json!(r.recorded)),
+                ("written", json!(r.written)),
+                ("lost", json!(r.lost)),
+                ("lossless", json!(r.lossless())),
+                ("baseline_events_per_s", round(base.events_per_s(), 0)),
+                ("baseline_lost", json!(base.lost)),
+                ("ratio", round(r.events_per_s() / base.events_per_s(), 2)),
+            ],
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -813,7 +864,7 @@ fn main() {
         .map(String::as_str)
         .filter(|a| *a != "--quick")
         .collect();
-    const GROUPS: [&str; 7] = [
+    const GROUPS: [&str; 8] = [
         "memory",
         "mix",
         "record",
@@ -821,6 +872,7 @@ fn main() {
         "observe",
         "read",
         "tail",
+        "exporter",
     ];
     if let Some(bad) = only.iter().find(|a| !GROUPS.contains(a)) {
         eprintln!(
@@ -852,6 +904,9 @@ fn main() {
     }
     if wanted("tail") {
         tails(&p);
+    }
+    if wanted("exporter") {
+        exporter(quick);
     }
     eprintln!("bench: done in {:.1} s", t0.elapsed().as_secs_f64());
 }

@@ -1,116 +1,79 @@
-//! Sustained throughput of the streaming exporter.
+//! Sustained throughput of the streaming exporter, on the typical event of the benches
+//! (`benches/support/typical.rs`: a kind, a 20-character peer id, a 40-character
+//! message, two fields) and on their realistic mix (`benches/support/mix.rs`: 1,000
+//! peers, half with 52-character libp2p ids and multiaddrs, logfmt messages, 8 kinds).
 //!
-//! Two threads record P2P-like events while the exporter streams them to a JSON Lines
-//! file with the default settings (4096-event batches, 10 MiB rotation, gzip of rotated
-//! files). First the writers go flat out (the exporter drains what it can; the rest is
-//! counted in gap lines), then they are paced at fixed rates to find the rate the
-//! exporter keeps up with losslessly. Prints events/s written and file MB/s.
+//! Two threads record while the exporter streams to a JSON Lines file with the default
+//! settings (4096-event batches, 10 MiB rotation). First the writers go flat out (the
+//! exporter drains what it can; the rest is counted in gap lines), then they are paced
+//! at fixed rates, with gzip of rotated files on (the default) and off, to find the
+//! rate the exporter keeps up with losslessly. Prints events/s written and file MB/s.
+//! Beside each paced rate runs the simple baseline (a mutex-and-deque recorder drained
+//! every millisecond into one plain file with `serde_json`), and the ratio of events
+//! written per second, ours over the baseline's.
+//! The bench command (`examples/bench.rs`, group `exporter`) prints the 1 M events/s
+//! point of this sweep as JSON.
 //!
 //! ```text
 //! cargo run --release --example exporter_throughput [-- <events for the flat-out run>]
 //! ```
 
-use std::time::{Duration, Instant};
+#[path = "../benches/support/baseline.rs"]
+mod baseline;
+#[path = "../benches/support/exporter_rate.rs"]
+mod exporter_rate;
+#[path = "../benches/support/mix.rs"]
+mod mix;
+#[path = "../benches/support/typical.rs"]
+mod typical;
 
-use flightring::exporter::{Exporter, ExporterConfig};
-use flightring::{Event, Recorder, Severity};
-
-const WRITERS: u64 = 2;
-
-fn record(rec: &Recorder, w: u64, i: u64) {
-    rec.record(
-        &Event::new("message", Severity::Info)
-            .peer("peer-7f3a9c")
-            .message("received inv")
-            .field("type", "inv")
-            .field("bytes", 1234u64 + i % 100)
-            .field("writer", w)
-            .field("seq", i),
-    );
-}
-
-struct Run {
-    recorded: u64,
-    written: u64,
-    lost: u64,
-    bytes: u64,
-    rotated: u64,
-    secs: f64,
-}
-
-/// Records `per_writer` events from each writer, at `rate` events/s in total (flat out
-/// when `None`), then flushes; the time runs from the first event to the flush's end.
-fn run(label: &str, per_writer: u64, rate: Option<f64>) -> Run {
-    let dir = std::env::temp_dir().join(format!(
-        "flightring-throughput-{}-{label}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let rec = Recorder::builder()
-        .capacity(1 << 16)
-        .build()
-        .expect("recorder");
-    let exp = Exporter::start(
-        &rec,
-        ExporterConfig {
-            path: dir.join("flight_recorder.jsonl"),
-            keep_files: 10_000,
-            ..ExporterConfig::default()
-        },
-    )
-    .expect("exporter");
-    let t = Instant::now();
-    std::thread::scope(|s| {
-        for w in 0..WRITERS {
-            let rec = &rec;
-            s.spawn(move || {
-                let per_thread = rate.map(|r| r / WRITERS as f64);
-                for i in 0..per_writer {
-                    record(rec, w, i);
-                    if let Some(r) = per_thread {
-                        if i % 256 == 255 {
-                            let due = Duration::from_secs_f64((i + 1) as f64 / r);
-                            if let Some(ahead) = due.checked_sub(t.elapsed()) {
-                                std::thread::sleep(ahead);
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    });
-    exp.flush().expect("flush");
-    let secs = t.elapsed().as_secs_f64();
-    exp.close().expect("close");
-    let st = exp.stats();
-    let _ = std::fs::remove_dir_all(&dir);
-    Run {
-        recorded: per_writer * WRITERS,
-        written: st.events_written,
-        lost: st.lost,
-        bytes: st.bytes_written,
-        rotated: st.files_rotated,
-        secs,
-    }
-}
+use baseline::{BaseValue, Baseline};
+use exporter_rate::{run, run_baseline, Run, CAPACITY, WRITERS};
 
 fn report(label: &str, r: &Run) {
     println!(
-        "{label:<22} recorded {:>9}  written {:>9}  lost {:>9}  {:>6.2} s  {:>9.0} events/s written  {:>6.1} MB/s  {} files rotated",
+        "{label:<26} recorded {:>9}  written {:>9}  lost {:>9}  {:>6.2} s  {:>9.0} events/s written  {:>6.1} MB/s  {} files rotated",
         r.recorded,
         r.written,
         r.lost,
         r.secs,
-        r.written as f64 / r.secs,
-        r.bytes as f64 / r.secs / 1e6,
+        r.events_per_s(),
+        r.mb_per_s(),
         r.rotated,
     );
-    assert_eq!(
-        r.written + r.lost,
-        r.recorded,
-        "every event written or counted"
-    );
+    assert!(r.conserved(), "every event written or counted");
+}
+
+type Source<'a> = &'a (dyn Fn(usize) -> flightring::Event<'a> + Sync);
+type BaseSource<'a> = &'a (dyn Fn(&Baseline, usize) + Sync);
+
+/// The flat-out run, then the paced runs with gzip on and off, and the baseline's.
+fn sweep(name: &str, event: Source<'_>, base: BaseSource<'_>, flat_out: u64) {
+    println!("-- {name}");
+    let r = run(event, "flat-out", flat_out / WRITERS, None, true);
+    report("flat out, gzip", &r);
+    for rate in [400_000.0, 800_000.0, 1_000_000.0, 1_200_000.0] {
+        let per_writer = (rate * 2.0 / WRITERS as f64) as u64; // about 2 s each
+        let k = rate / 1000.0;
+        let b = run_baseline(base, &format!("paced-{rate}"), per_writer, Some(rate));
+        report(&format!("paced {k:.0}k/s, baseline"), &b);
+        for gzip in [true, false] {
+            let r = run(
+                event,
+                &format!("paced-{rate}-{gzip}"),
+                per_writer,
+                Some(rate),
+                gzip,
+            );
+            let g = if gzip { "gzip" } else { "no gzip" };
+            report(&format!("paced {k:.0}k/s, {g}"), &r);
+            println!(
+                "{:<26} ratio {:.2} (events/s written, ours / baseline)",
+                "",
+                r.events_per_s() / b.events_per_s()
+            );
+        }
+    }
 }
 
 fn main() {
@@ -118,15 +81,38 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(2_000_000);
+    let mix = mix::Mix::new();
     println!(
-        "{} writers, 65 536-event ring, defaults: 4096-event batches, 10 MiB rotation, gzip",
-        WRITERS
+        "{WRITERS} writers, {CAPACITY}-cell ring, defaults: 4096-event batches, 10 MiB rotation; \
+         the realistic mix has {:.0} content bytes/event",
+        mix.mean_content_bytes()
     );
-    let r = run("flat-out", flat_out / WRITERS, None);
-    report("flat out", &r);
-    for rate in [100_000.0, 200_000.0, 400_000.0, 600_000.0, 800_000.0] {
-        let per_writer = (rate * 2.0 / WRITERS as f64) as u64; // about 2 s each
-        let r = run(&format!("paced-{rate}"), per_writer, Some(rate));
-        report(&format!("paced {:.0}k/s", rate / 1000.0), &r);
-    }
+    sweep(
+        "typical event",
+        &|_| typical::event(),
+        &|b, _| typical::record_baseline(b),
+        flat_out,
+    );
+    sweep(
+        "realistic mix",
+        &|i| mix.event(i),
+        &|b, i| mix_baseline(&mix, b, i),
+        flat_out,
+    );
+}
+
+/// The `i`-th event of the mix, recorded into the baseline.
+fn mix_baseline(mix: &mix::Mix, b: &Baseline, i: usize) {
+    let s = mix.spec(i);
+    let (peer, addr) = &mix.peers[usize::from(s.peer)];
+    b.record(
+        mix::KINDS[usize::from(s.kind)],
+        s.severity,
+        Some(peer),
+        &mix.messages[usize::from(s.message)],
+        &[
+            ("address", BaseValue::Str(addr)),
+            ("size", BaseValue::U64(s.size)),
+        ],
+    );
 }

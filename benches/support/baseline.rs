@@ -366,6 +366,14 @@ impl Baseline {
         bw.flush()
     }
 
+    /// Takes every retained event out (a streaming exporter's read), oldest first,
+    /// appending them to `out`; returns how many were overwritten before any read.
+    pub fn drain_into(&self, out: &mut Vec<OwnedEvent>) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        out.extend(st.events.drain(..));
+        std::mem::take(&mut st.overwritten)
+    }
+
     /// Every event as one JSON object per line.
     pub fn write_jsonl<W: Write>(&self, w: W) -> io::Result<()> {
         let events = self.snapshot();

@@ -27,13 +27,15 @@
 //!
 //! - an **event**, exactly as [`Recorder::write_jsonl`](crate::Recorder::write_jsonl)
 //!   writes it: `{"id":…,"timestamp":"…Z","severity":"INFO","event_type":"…",
-//!   "peer_id":"…","message":"…","metadata":{…}}` (schema in the README; `peer_id` and
-//!   `truncated` only when set);
-//! - a **gap**: `{"type":"Gap","lost":N,"at":"2026-11-22T05:54:58.123456789Z"}` — N
-//!   events are missing from the stream at this point: overwritten in the ring before
-//!   the exporter read them (it fell a lap behind), dropped by their writer, or dropped
-//!   from the exporter's backlog while the file could not be written. `at` is when the
-//!   exporter noticed. A gap stands before the events read after it was noticed.
+//!   "peer_id":"…","message":"…","metadata":{…},"truncated":false}` (schema in the
+//!   README; `peer_id` only when set);
+//! - a **gap**, in the same shape: `"event_type":"flightring.gap"`, severity `WARNING`,
+//!   `"metadata":{"lost":N}`, the timestamp when the exporter noticed — N events are
+//!   missing from the stream at this point: overwritten in the ring before the
+//!   exporter read them (it fell a lap behind), dropped by their writer, or dropped
+//!   from the exporter's backlog while the file could not be written. A gap stands
+//!   before the events read after it was noticed. Every file starts with a header
+//!   line (`"event_type":"flightring.stream"`, `metadata.schema_version`).
 //!
 //! Events come in the order the exporter read them: each read takes every shard's news
 //! and sorts it by `(timestamp, id)`; one thread's events are in order when the ring
@@ -78,9 +80,11 @@
 //! The thread polls the ring every 1–20 ms (sooner the faster the ring fills, so it reads
 //! events before they are overwritten) and writes when `batch_events` events are
 //! pending, when the oldest pending line has waited `flush_interval`, on `flush()` and on
-//! `close()`. Compressing a rotated file (about 10 MiB by default) happens on this
-//! thread: while it runs the exporter does not read the ring, and a small ring under a
-//! heavy load may lose events then — counted, as always, in a gap line.
+//! `close()`. Each event is formatted as its JSON line when it is read, straight from
+//! the ring's bytes (no owned copy, no allocation per event); a write copies lines.
+//! Compressing and pruning rotated files happen on a second thread
+//! (`flightring-gzip`), woken after each rotation and once a minute, so gzip never
+//! holds up reading the ring; `close()` waits for its last pass.
 //!
 //! # Faults
 //!
@@ -108,6 +112,7 @@
 mod config;
 mod error;
 mod format;
+mod maintainer;
 mod rotate;
 mod snapshot_file;
 mod stream;

@@ -32,7 +32,6 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::control::{self, ExitGuard, FlushWait, Thread};
-use crate::model::event::EventRecord;
 use crate::model::Timestamp;
 use crate::recorder::Cursor;
 use crate::recorder::Recorder;
@@ -41,7 +40,8 @@ use crate::runtime::follower::{after, Follower, ShownFault};
 use super::config::ExporterConfig;
 use super::error::{ExporterError, Failure};
 use super::format::{self, Gap};
-use super::rotate::{self, Naming};
+use super::maintainer::Maintainer;
+use super::rotate::Naming;
 use super::snapshot_file::SnapshotFile;
 
 /// The name of the exporter's background thread.
@@ -154,8 +154,10 @@ impl Exporter {
         let now = Instant::now();
         let path = cfg.path.clone();
         let snapshot_path = cfg.snapshot_path.clone();
+        let maintainer = Maintainer::start(naming.clone(), cfg.gzip, cfg.keep_files, cfg.max_age);
         let worker = Worker {
             rec,
+            maintainer,
             follower: Follower::new(cursor),
             naming,
             out: Some(out),
@@ -164,6 +166,9 @@ impl Exporter {
             shared: Arc::clone(&shared),
             pending: VecDeque::new(),
             pending_events: 0,
+            text: Vec::new(),
+            text_base: 0,
+            polled_ends: Vec::new(),
             pending_since: None,
             chunk: Vec::new(),
             ends: Vec::new(),
@@ -410,7 +415,12 @@ fn open_output<'a>(out: &'a mut Option<Output>, path: &Path) -> Result<&'a mut O
 
 /// A line waiting to be written.
 enum Entry {
-    Event(EventRecord),
+    /// An event's line, already formatted: bytes `start..end` of the worker's `text`,
+    /// as offsets from the first byte `text` ever held (see `Worker::text_base`).
+    Event {
+        start: u64,
+        end: u64,
+    },
     Gap(Gap),
 }
 
@@ -442,6 +452,8 @@ struct Worker {
     follower: Follower,
     cfg: ExporterConfig,
     naming: Naming,
+    /// Compresses and prunes rotated files on its own thread.
+    maintainer: Maintainer,
     out: Option<Output>,
     /// The sequence number the next rotated file gets (at least; taken names are
     /// skipped).
@@ -452,6 +464,15 @@ struct Worker {
     pending: VecDeque<Entry>,
     /// Events (not gaps) in `pending`.
     pending_events: usize,
+    /// The pending events' lines, back to back, formatted when read: the follower
+    /// writes each event as JSON straight from the ring's bytes, and a write only
+    /// copies lines (no owned record or allocation per event).
+    text: Vec<u8>,
+    /// The offset of `text[0]` among all bytes `text` ever held (grows as written
+    /// lines are cut off its front).
+    text_base: u64,
+    /// Where each line of the last poll ends in `text` (reused).
+    polled_ends: Vec<usize>,
     /// When `pending` last became non-empty.
     pending_since: Option<Instant>,
     chunk: Vec<u8>,
@@ -490,6 +511,8 @@ impl Worker {
             if now >= self.next_maintain {
                 self.maintain();
             }
+            let maintained = self.maintainer.take_failures();
+            self.collect_maintenance(maintained);
             self.publish();
             if requested > self.flushed {
                 self.flushed = requested;
@@ -538,8 +561,14 @@ impl Worker {
     /// Reads everything new from the ring into `pending`.
     fn poll(&mut self) {
         let now = Instant::now();
-        let (lost, events) = self.follower.poll(now);
-        let n = events.len();
+        let mark = self.text.len();
+        self.polled_ends.clear();
+        let (lost, failed) = self
+            .follower
+            .poll_lines(now, &mut self.text, &mut self.polled_ends);
+        // Not expected; left out of the stream and counted rather than stopping it.
+        self.stats.lost += failed;
+        let n = self.polled_ends.len();
         if lost > 0 {
             self.stats.lost += lost;
             // Before this batch's events.
@@ -560,13 +589,40 @@ impl Worker {
                 self.pending_since = Some(now);
             }
             self.pending_events += n;
-            self.pending.extend(events.map(Entry::Event));
-        } else {
-            drop(events);
+            let base = self.text_base;
+            let mut start = mark;
+            for &end in &self.polled_ends {
+                self.pending.push_back(Entry::Event {
+                    start: base + start as u64,
+                    end: base + end as u64,
+                });
+                start = end;
+            }
         }
         if self.failure.is_some() {
             self.trim_backlog();
         }
+    }
+
+    /// Cuts the lines already written (or dropped) off the front of `text`: all of it
+    /// once nothing is pending, else when they are more than half of it.
+    fn compact_text(&mut self) {
+        let front = self.pending.iter().find_map(|e| match e {
+            Entry::Event { start, .. } => Some(*start),
+            Entry::Gap(_) => None,
+        });
+        let cut = match front {
+            None => self.text.len(),
+            Some(start) => {
+                let k = (start - self.text_base) as usize;
+                if k <= self.text.len() / 2 {
+                    return;
+                }
+                k
+            }
+        };
+        self.text.drain(..cut);
+        self.text_base += cut as u64;
     }
 
     /// While writes fail, keeps at most `BACKLOG_BATCHES × batch_events` events: the
@@ -579,7 +635,7 @@ impl Worker {
         let mut dropped = 0;
         while self.pending_events > cap {
             match self.pending.pop_front() {
-                Some(Entry::Event(_)) => {
+                Some(Entry::Event { .. }) => {
                     self.pending_events -= 1;
                     self.stats.lost += 1;
                     dropped += 1;
@@ -599,6 +655,7 @@ impl Worker {
                 .pending
                 .push_front(Entry::Gap(Gap { lost: dropped, at })),
         }
+        self.compact_text();
     }
 
     fn write(&mut self, now: Instant) {
@@ -641,11 +698,15 @@ impl Worker {
             let mut full = false;
             for entry in &self.pending {
                 let before = self.chunk.len();
-                let ok = match entry {
-                    Entry::Event(e) => format::write_event(&mut self.chunk, e),
-                    Entry::Gap(g) => format::write_gap(&mut self.chunk, g),
-                }
-                .is_ok();
+                let ok = match *entry {
+                    Entry::Event { start, end } => {
+                        let at = (start - self.text_base) as usize;
+                        let to = (end - self.text_base) as usize;
+                        self.chunk.extend_from_slice(&self.text[at..to]);
+                        true
+                    }
+                    Entry::Gap(ref g) => format::write_gap(&mut self.chunk, g).is_ok(),
+                };
                 if !ok {
                     // Not expected for these types; skipped and counted rather than
                     // stopping the stream.
@@ -674,8 +735,8 @@ impl Worker {
             for (i, entry) in self.pending.drain(..taken).enumerate() {
                 let empty = self.ends[i] == if i == 0 { head } else { self.ends[i - 1] };
                 match entry {
-                    Entry::Event(_) if empty => unserialisable += 1,
-                    Entry::Event(_) => events += 1,
+                    Entry::Event { .. } if empty => unserialisable += 1,
+                    Entry::Event { .. } => events += 1,
                     Entry::Gap(_) if empty => {}
                     Entry::Gap(_) => gaps += 1,
                 }
@@ -685,6 +746,7 @@ impl Worker {
             self.stats.gaps += gaps;
             self.stats.lost += unserialisable;
             self.stats.bytes_written += written as u64;
+            self.compact_text();
             if let Some(e) = error {
                 return Err(Failure::new("writing", &self.cfg.path, &e));
             }
@@ -736,19 +798,21 @@ impl Worker {
         Ok(())
     }
 
-    /// Compresses and prunes rotated files.
+    /// Asks for rotated files to be compressed and pruned (on the maintainer's thread).
     fn maintain(&mut self) {
-        let failures = rotate::maintain(
-            &self.naming,
-            self.cfg.gzip,
-            self.cfg.keep_files,
-            self.cfg.max_age,
-        );
+        self.maintainer.wake();
+        self.next_maintain = after(Instant::now(), MAINTAIN_EVERY);
+    }
+
+    /// Counts and shows what the maintainer's latest pass found failing.
+    fn collect_maintenance(&mut self, failures: Option<Vec<Failure>>) {
+        let Some(failures) = failures else {
+            return;
+        };
         for f in &failures {
             self.count(f);
         }
         self.faults.maintain = failures.first().map(Failure::reason);
-        self.next_maintain = after(Instant::now(), MAINTAIN_EVERY);
     }
 
     /// Rewrites the snapshot file (if configured).
@@ -782,6 +846,8 @@ impl Worker {
 
     /// The end, after the last round wrote what was recorded before `close()`.
     fn finish(&mut self) {
+        let maintained = self.maintainer.finish();
+        self.collect_maintenance(Some(maintained));
         let mut close_error = self.write_snapshot();
         if let Some(out) = self.out.take() {
             if let Err(e) = out.file.sync_all() {
@@ -809,6 +875,7 @@ impl Worker {
         }
         self.pending.clear();
         self.pending_events = 0;
+        self.compact_text();
         self.publish();
         self.shared.update(|o| o.close_error = close_error);
     }

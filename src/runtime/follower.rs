@@ -32,7 +32,8 @@ pub(crate) fn after(t: Instant, d: Duration) -> Instant {
 /// Reads a recorder's new events once each, and paces the reads.
 pub(crate) struct Follower {
     cursor: Cursor,
-    /// The last read's events (reused).
+    /// The last read's events (reused; the OTLP exporter's reads).
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     polled: Vec<EventRecord>,
     /// Slots per shard (≥ 1), for the pacing.
     per_shard: f64,
@@ -76,21 +77,41 @@ impl Follower {
     /// read by the pacing rule. Returns how many events the cursor missed (overwritten
     /// before they were read, or dropped by their writers) and the events read, oldest
     /// first.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
     pub(crate) fn poll(&mut self, now: Instant) -> (u64, std::vec::Drain<'_, EventRecord>) {
-        let dt = now.saturating_duration_since(self.last_poll);
-        self.last_poll = now;
         self.polled.clear();
         let lost = self.cursor.poll_into(&mut self.polled, usize::MAX);
-        let seen = self.polled.len() as f64 + lost as f64;
-        self.poll_every = if seen == 0.0 {
+        self.pace(now, self.polled.len() as u64 + lost);
+        (lost, self.polled.drain(..))
+    }
+
+    /// Reads as [`Follower::poll`] does, appending each event to `out` as one JSON line
+    /// and where it ends to `ends` (the file exporter's read). Returns how many events
+    /// were missed, then how many did not serialise.
+    pub(crate) fn poll_lines(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> (u64, u64) {
+        let before = ends.len();
+        let (lost, failed) = self.cursor.poll_lines(out, ends, usize::MAX);
+        self.pace(now, (ends.len() - before) as u64 + lost + failed);
+        (lost, failed)
+    }
+
+    /// Sets the next read after one at `now` that saw `seen` events.
+    fn pace(&mut self, now: Instant, seen: u64) {
+        let dt = now.saturating_duration_since(self.last_poll);
+        self.last_poll = now;
+        self.poll_every = if seen == 0 {
             (self.poll_every * 2).min(POLL_MAX)
         } else {
-            let rate = seen / dt.as_secs_f64().max(1e-6);
+            let rate = seen as f64 / dt.as_secs_f64().max(1e-6);
             Duration::from_secs_f64(
                 (self.per_shard / 4.0 / rate).clamp(POLL_MIN.as_secs_f64(), POLL_MAX.as_secs_f64()),
             )
         };
-        (lost, self.polled.drain(..))
     }
 
     /// When the next read is due.
