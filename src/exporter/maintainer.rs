@@ -49,6 +49,8 @@ struct Shared {
     work: Work,
     state: Mutex<State>,
     wake: Condvar,
+    /// Signalled when a pass finishes.
+    passed: Condvar,
 }
 
 /// The writer's handle on the maintenance thread.
@@ -70,6 +72,7 @@ impl Maintainer {
             },
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            passed: Condvar::new(),
         });
         let worker = Arc::clone(&shared);
         let thread = Thread::spawn(THREAD_NAME, move || run(&worker)).ok();
@@ -85,6 +88,27 @@ impl Maintainer {
         }
         lock(&self.shared.state).requested += 1;
         self.shared.wake.notify_one();
+    }
+
+    /// Runs a pass now and waits for it: what it found failing. A flush uses it while
+    /// a fault from an earlier pass is shown, so a directory that came back clears the
+    /// fault by the time `flush()` returns.
+    pub(crate) fn pass_now(&self) -> Vec<Failure> {
+        if self.thread.is_none() {
+            return self.shared.work.pass();
+        }
+        let mut st = lock(&self.shared.state);
+        st.requested += 1;
+        let target = st.requested;
+        self.shared.wake.notify_one();
+        while st.done < target && !st.stop {
+            st = self
+                .shared
+                .passed
+                .wait(st)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        st.failures.take().unwrap_or_default()
     }
 
     /// What the latest finished pass found failing (empty when all went well), once;
@@ -139,6 +163,7 @@ fn run(shared: &Shared) {
         let mut st = lock(&shared.state);
         st.done = target;
         st.failures = Some(failures);
+        shared.passed.notify_all();
     }
 }
 

@@ -511,7 +511,13 @@ impl Worker {
             if now >= self.next_maintain {
                 self.maintain();
             }
-            let maintained = self.maintainer.take_failures();
+            let maintained = if requested > self.flushed && self.faults.maintain.is_some() {
+                // A flush reports the directory as it is now, not as an earlier pass
+                // found it.
+                Some(self.maintainer.pass_now())
+            } else {
+                self.maintainer.take_failures()
+            };
             self.collect_maintenance(maintained);
             self.publish();
             if requested > self.flushed {
