@@ -583,6 +583,11 @@ impl Drop for Smtpd {
 fn smtpd(extra: &[&str]) -> (Smtpd, u16) {
     let (l, addr) = listener();
     drop(l);
+    (smtpd_at(addr, extra), addr.port())
+}
+
+/// aiosmtpd listening on `addr`.
+fn smtpd_at(addr: SocketAddr, extra: &[&str]) -> Smtpd {
     let mut child = std::process::Command::new("python3")
         .args([
             "-u",
@@ -612,7 +617,7 @@ fn smtpd(extra: &[&str]) -> (Smtpd, u16) {
         until(|| std::net::TcpStream::connect(addr).is_ok()),
         "aiosmtpd did not start (pip install aiosmtpd)"
     );
-    (Smtpd { child, out }, addr.port())
+    Smtpd { child, out }
 }
 
 fn email_cfg(port: u16, security: SmtpSecurity) -> EmailConfig {
@@ -706,4 +711,48 @@ fn email_over_starttls() {
     assert_eq!(mgr.stats().channels[0].delivered, 1, "{:?}", mgr.stats());
     assert!(until(|| server.out.lock().unwrap().contains("test alert")));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_smtp_server_down_then_up_gets_the_next_alert_and_the_failure_is_visible() {
+    let (l, addr) = listener();
+    drop(l); // nothing listens yet: connection refused
+    let rec = Recorder::builder().capacity(1024).build().unwrap();
+    let mgr = AlertManager::builder()
+        .channel(EmailChannel::new(email_cfg(addr.port(), SmtpSecurity::Plain)).unwrap())
+        .retry(1, Duration::from_millis(10), Duration::from_millis(20))
+        .throttle_window(Duration::ZERO)
+        .recorder(rec.clone())
+        .fault_after(1)
+        .build()
+        .unwrap();
+    mgr.send(alert("r", "while-down"));
+    assert!(mgr.flush(WAIT));
+    let s = &mgr.stats().channels[0];
+    assert_eq!((s.failed, s.retries, s.delivered), (1, 1, 0), "{s:?}");
+    assert!(
+        s.last_error.as_deref().unwrap().starts_with("SMTP"),
+        "{s:?}"
+    );
+    assert!(
+        rec.health()
+            .reasons
+            .iter()
+            .any(|r| r.contains("alerts.email")),
+        "{:?}",
+        rec.health().reasons
+    );
+    // The server comes up on the same port: the next alert goes through, the fault
+    // clears.
+    let server = smtpd_at(addr, &[]);
+    mgr.send(alert("r", "after-up"));
+    assert!(mgr.flush(WAIT));
+    let s = &mgr.stats().channels[0];
+    assert_eq!((s.delivered, s.consecutive_failures), (1, 0), "{s:?}");
+    assert!(until(|| server.out.lock().unwrap().contains("test alert")));
+    assert!(!rec
+        .health()
+        .reasons
+        .iter()
+        .any(|r| r.contains("alerts.email")));
 }

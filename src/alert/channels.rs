@@ -30,6 +30,11 @@ pub enum DeliveryError {
     /// The SMTP exchange failed.
     #[error("SMTP: {0}")]
     Smtp(String),
+    /// The channel's `deliver` panicked (a channel of your own, or a formatter it
+    /// calls): the alert counts as failed, is not retried, and the channel's thread
+    /// goes on with the next alert.
+    #[error("the channel panicked: {0}")]
+    Panicked(String),
 }
 
 /// Somewhere alerts go. Implement it for a channel of your own; `deliver` runs on the

@@ -776,6 +776,14 @@ fn dispatch_loop(
     }
 }
 
+/// The message of a panic payload (`&str` or `String`, as `panic!` makes them).
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic payload".to_owned())
+}
+
 fn channel_loop(
     mut ch: Box<dyn Channel>,
     i: usize,
@@ -789,7 +797,11 @@ fn channel_loop(
     while let Ok(a) = rx.recv() {
         let mut attempt = 0u32;
         let state = loop {
-            match ch.deliver(&a) {
+            // A panic in a channel (a user's own, or a formatter it calls) must not
+            // end this thread: every later alert would wait in its queue for ever.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ch.deliver(&a)))
+                .unwrap_or_else(|p| Err(DeliveryError::Panicked(panic_text(p.as_ref()))));
+            match result {
                 Ok(()) => {
                     c.delivered.fetch_add(1, Ordering::Relaxed);
                     if c.consecutive.swap(0, Ordering::Relaxed) >= sh.fault_after {
@@ -801,7 +813,9 @@ fn channel_loop(
                         attempts: attempt + 1,
                     };
                 }
-                Err(e) if attempt < retry.max_retries => {
+                Err(e)
+                    if attempt < retry.max_retries && !matches!(e, DeliveryError::Panicked(_)) =>
+                {
                     let _ = e;
                     let backoff = retry
                         .base
