@@ -4,6 +4,12 @@
 
 #[path = "../fuzz/src/checks.rs"]
 mod checks;
+#[cfg(all(feature = "http", feature = "monitor"))]
+#[path = "../fuzz/src/http_check.rs"]
+mod http_check;
+#[cfg(feature = "monitor")]
+#[path = "../fuzz/src/monitor_check.rs"]
+mod monitor_check;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -77,6 +83,26 @@ fn every_corpus_is_replayed() {
     dirs.sort();
     assert_eq!(
         dirs,
-        ["codec", "decode_raw", "import", "recording", "settings"]
+        [
+            "codec",
+            "decode_raw",
+            "http",
+            "import",
+            "monitor",
+            "recording",
+            "settings"
+        ]
     );
+}
+
+#[cfg(feature = "monitor")]
+#[test]
+fn monitor_corpus() {
+    replay("monitor", monitor_check::monitor);
+}
+
+#[cfg(all(feature = "http", feature = "monitor"))]
+#[test]
+fn http_corpus() {
+    replay("http", http_check::http);
 }
