@@ -1,8 +1,10 @@
 //! Faults a node survives, each with the real failure: a writer process killed with
 //! SIGKILL in the middle of its stream, a panicking alert channel, and a panicking
-//! `Display` inside a `tracing` event. (Disk full, a removed or read-only directory and
-//! file-size limits are in `tests/exporter.rs`; OTLP outages, refusals and stalls in
-//! `tests/otlp.rs`; webhook and SMTP receivers down and back in `tests/alerts.rs`.)
+//! `Display` inside a `tracing` event, and (as root) a small tmpfs that fills while the
+//! exporter writes and compresses rotated files, then grows. (`/dev/full`, a removed or
+//! read-only directory and file-size limits are in `tests/exporter.rs`; OTLP outages,
+//! refusals and stalls in `tests/otlp.rs`; webhook and SMTP receivers down and back in
+//! `tests/alerts.rs`.)
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -315,4 +317,186 @@ fn a_panicking_display_in_a_tracing_event_leaves_the_recorder_working() {
     rec.record(&Event::new("plain", Severity::Info));
     assert_eq!(rec.stats().total_recorded as usize, kinds.len() + 1);
     assert!(rec.health().reasons.iter().all(|r| !r.contains("poison")));
+}
+
+/// A tmpfs mounted for one test (needs root; `mount` refuses otherwise), unmounted and
+/// removed when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// Mounts `kib` KiB at a fresh directory, or says why it cannot.
+    fn mount(name: &str, kib: u64) -> Result<Tmpfs, String> {
+        let dir = temp_dir::temp_dir("faults", name);
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={kib}k"), "tmpfs"])
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if !out.status.success() {
+            let _ = fs::remove_dir_all(&dir);
+            return Err(String::from_utf8_lossy(&out.stderr).trim().to_owned());
+        }
+        Ok(Tmpfs(dir))
+    }
+
+    /// `mount -o remount,<opts>`. (Not `ro`: the kernel refuses it, busy, while the
+    /// exporter holds its file open for writing.)
+    fn remount(&self, opts: &str) {
+        let st = Command::new("mount")
+            .args(["-o", &format!("remount,{opts}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(st.success(), "remount {opts}");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The events (their `i`) and the gap lines' sum in every stream file of `path`, each
+/// file loaded whole by the library's reader.
+fn load_stream(path: &Path) -> (Vec<u64>, u64, Vec<PathBuf>) {
+    let files = flightring::exporter::stream_files(path).unwrap();
+    let (mut events, mut lost) = (Vec::new(), 0);
+    for f in &files {
+        let lines = flightring::exporter::read_stream_file(f)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for l in lines {
+            match l {
+                StreamLine::Event(e) => events.push(e.metadata.get("i").unwrap().as_u64().unwrap()),
+                StreamLine::Gap(g) => lost += g.lost,
+            }
+        }
+    }
+    (events, lost, files)
+}
+
+/// Records `n` realistic events numbered from `*next`.
+fn record_n(rec: &Recorder, next: &mut u64, n: u64) {
+    for _ in 0..n {
+        rec.record(
+            &Event::new("block_received", Severity::Info)
+                .peer("12D3KooWJBKrX7G3CCD7hCRuG4nNvJc2MEKd7VZAEyKdpFbS2LEF")
+                .message("height=1000 hash=0x4f2a took_ms=12 from=/ip4/10.0.0.1/tcp/30303")
+                .field("i", *next),
+        );
+        *next += 1;
+    }
+}
+
+/// Retries `flush()` until it succeeds (the first retries after space returns may
+/// still meet the fault a pass saw a moment before).
+fn flush_until_ok(exp: &Exporter) {
+    let t = Instant::now();
+    loop {
+        match exp.flush() {
+            Ok(()) => return,
+            Err(e) => assert!(t.elapsed() < Duration::from_secs(10), "still failing: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The checks after a fault and its recovery: every event recorded was written once or
+/// counted lost, the gap lines say exactly how many, every file loads whole, every
+/// rotated file ended up compressed, and the events recorded after recovery are all
+/// there.
+fn check_recovered(rec: &Recorder, exp: Exporter, path: &Path, after: std::ops::Range<u64>) {
+    exp.close().unwrap();
+    let st = exp.stats();
+    eprintln!("after recovery: {st:?}");
+    let recorded = rec.stats().total_recorded;
+    assert_eq!(rec.stats().dropped, 0);
+    assert_eq!(st.events_written + st.lost, recorded, "{st:?}");
+    assert!(st.lost > 0, "the fault cost events, counted: {st:?}");
+    let (mut events, gap_sum, files) = load_stream(path);
+    assert_eq!(events.len() as u64, st.events_written, "{files:?}");
+    assert_eq!(gap_sum, st.lost, "the gap lines say exactly what was lost");
+    for f in &files[..files.len() - 1] {
+        assert!(
+            f.to_string_lossy().ends_with(".gz"),
+            "rotated files are compressed once space is back: {files:?}"
+        );
+    }
+    let tail: Vec<u64> = events[events.len() - after.clone().count()..].to_vec();
+    assert_eq!(
+        tail,
+        after.collect::<Vec<_>>(),
+        "after recovery, every event"
+    );
+    let n = events.len();
+    events.sort_unstable();
+    events.dedup();
+    assert_eq!(events.len(), n, "no event written twice");
+}
+
+#[test]
+fn a_small_tmpfs_filling_while_writing_and_rotating_recovers_when_space_returns() {
+    let fs_ = match Tmpfs::mount("tmpfs-full", 256) {
+        Ok(m) => m,
+        Err(why) => {
+            // Without root the disk-full path is still tested on /dev/full
+            // (tests/exporter.rs a_full_device_degrades_health_and_recording_goes_on).
+            eprintln!("no tmpfs here ({why}); nothing to check");
+            return;
+        }
+    };
+    let path = fs_.0.join("flight.jsonl");
+    let rec = Recorder::builder().capacity(1 << 16).build().unwrap();
+    let exp = Exporter::start(
+        &rec,
+        ExporterConfig {
+            path: path.clone(),
+            batch_events: 64,
+            flush_interval: Duration::from_millis(5),
+            rotate_bytes: 32 << 10,
+            keep_files: 1000,
+            gzip: true,
+            ..ExporterConfig::default()
+        },
+    )
+    .unwrap();
+    let mut next = 0;
+    // Fill it: rotations keep coming (each leaves a compressed file behind) until a
+    // write or a compression finds no space.
+    let full = loop {
+        record_n(&rec, &mut next, 100);
+        if let Err(e) = exp.flush() {
+            break e;
+        }
+        assert!(next < 200_000, "256 KiB never filled");
+    };
+    assert!(full.to_string().contains("os error 28"), "ENOSPC: {full}");
+    eprintln!("full after {next} events: {full}; {:?}", exp.stats());
+    assert!(exp.stats().files_rotated > 0, "it filled while rotating");
+    let h = rec.health();
+    assert_eq!(h.status, flightring::HealthStatus::Degraded, "{h:?}");
+    assert!(
+        h.reasons
+            .iter()
+            .any(|r| r.starts_with("exporter:") && r.contains("os error 28")),
+        "{:?}",
+        h.reasons
+    );
+    // Recording goes on while the disk is full.
+    let before = rec.stats().total_recorded;
+    record_n(&rec, &mut next, 5_000);
+    assert_eq!(rec.stats().total_recorded, before + 5_000);
+    assert!(exp.flush().is_err(), "still full");
+    // Space returns.
+    fs_.remount("size=64m");
+    flush_until_ok(&exp);
+    assert!(
+        rec.health().reasons.iter().all(|r| !r.contains("exporter")),
+        "the fault clears once writes succeed: {:?}",
+        rec.health().reasons
+    );
+    let from = next;
+    record_n(&rec, &mut next, 2_000);
+    check_recovered(&rec, exp, &path, from..next);
 }
