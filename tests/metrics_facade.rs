@@ -150,3 +150,42 @@ fn facade_metrics_reach_prometheus_output() {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
 }
+
+/// A label value whose `Display` panics (the user's code, run while the macro builds
+/// the key): the panic unwinds out of the caller, and the facade recorder, its tables
+/// and the recorder under it go on working for the next call and the next thread.
+#[test]
+fn a_panicking_label_value_leaves_the_facade_working() {
+    struct Bomb;
+    impl std::fmt::Display for Bomb {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            panic!("label formatter bug")
+        }
+    }
+    let rec = recorder();
+    let facade = FlightringMetrics::new(rec.clone());
+    metrics::with_local_recorder(&facade, || {
+        metrics::counter!("rpc_calls", "endpoint" => "getBlock").increment(1);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let r = std::panic::catch_unwind(|| {
+            metrics::counter!("rpc_calls", "endpoint" => Bomb.to_string()).increment(1);
+        });
+        std::panic::set_hook(hook);
+        assert!(r.is_err(), "the label's Display panicked");
+        metrics::counter!("rpc_calls", "endpoint" => "getBlock").increment(1);
+        metrics::histogram!("rpc_ms", "endpoint" => "getBlock").record(3.0);
+    });
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            metrics::with_local_recorder(&facade, || {
+                metrics::counter!("rpc_calls", "endpoint" => "getBlock").increment(1);
+            })
+        });
+    });
+    rec.record(&flightring::Event::new("after", flightring::Severity::Info));
+    let st = rec.stats();
+    assert_eq!(st.counters["rpc_calls{endpoint=getBlock}"], 3);
+    assert_eq!(st.histograms["rpc_ms{endpoint=getBlock}"].count, 1);
+    assert_eq!(st.total_recorded, 1);
+}
