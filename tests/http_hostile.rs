@@ -233,6 +233,12 @@ fn every_error_has_a_json_body_naming_what_was_wrong() {
     assert_eq!(r.status, 431, "{}", r.body);
     assert_eq!(r.json()["error"], "headers_too_large");
 
+    // A path segment that does not decode to UTF-8 (the fuzzer's find: axum answered
+    // in plain text).
+    let r = get(addr, "/histograms/%C3%28");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.json()["field"], "name", "{}", r.body);
+
     // Malformed percent-encoding: tests/http.rs, with every other bad parameter.
     // Well-formed encoding still decodes.
     let r = get(addr, "/events?kind=r%70c");

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use axum::extract::{Path as UrlPath, RawQuery};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -34,7 +34,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::params::{json_response, ApiError, Params};
+use super::params::{json_response, ApiError, Params, PathName};
 use super::HttpOptions;
 use crate::recording::{Filter, Recording, RecordingSession};
 use crate::replay::{check_speed, ReplayHandle, ReplayReport, Replayer};
@@ -186,23 +186,21 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(
         .route("/api/recordings", get(h!(list)).post(h!(create, body)))
         .route(
             "/api/recordings/{name}",
-            get(move |UrlPath(name): UrlPath<String>| {
+            get(move |PathName(name): PathName| {
                 let api = a1.clone();
                 async move { metadata(api, name).await }
             }),
         )
         .route(
             "/api/recordings/{name}/events",
-            get(
-                move |UrlPath(name): UrlPath<String>, RawQuery(q): RawQuery| {
-                    let api = a2.clone();
-                    async move { events(api, name, q).await }
-                },
-            ),
+            get(move |PathName(name): PathName, RawQuery(q): RawQuery| {
+                let api = a2.clone();
+                async move { events(api, name, q).await }
+            }),
         )
         .route(
             "/api/recordings/{name}/fields",
-            get(move |UrlPath(name): UrlPath<String>| {
+            get(move |PathName(name): PathName| {
                 let api = a3.clone();
                 async move { fields(api, name).await }
             }),
@@ -213,7 +211,7 @@ pub(crate) fn router<S: Clone + Send + Sync + 'static>(
         .route("/api/record/status", get(h!(record_status)))
         .route(
             "/api/replay/start/{name}",
-            post(move |UrlPath(name): UrlPath<String>, b: Bytes| {
+            post(move |PathName(name): PathName, b: Bytes| {
                 let api = a4.clone();
                 async move { replay_start(api, name, b).await }
             }),

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -96,6 +98,22 @@ impl IntoResponse for ApiError {
             );
         }
         resp
+    }
+}
+
+/// A route's one `{name}` segment, percent-decoded. A segment that does not decode to
+/// UTF-8 (`%C3%28`) is a 400 whose JSON body names it, where axum's own extractor would
+/// answer in plain text.
+pub(crate) struct PathName(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathName {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(name)) => Ok(PathName(name)),
+            Err(e) => Err(ApiError::bad_field("name", "", e.body_text())),
+        }
     }
 }
 

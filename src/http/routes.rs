@@ -17,7 +17,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::counters::Counters;
-use super::params::{event_query, json_response, ApiError, Params, EVENT_PARAMS};
+use super::params::{event_query, json_response, ApiError, Params, PathName, EVENT_PARAMS};
 use super::{api, blocks, dashboard, stream, HttpOptions};
 use crate::integrations::prometheus::{self, Format};
 use crate::{HealthStatus, Recorder, Snapshot};
@@ -252,7 +252,7 @@ fn append_text_metrics(body: &mut String, extra: &str, format: Format) {
 /// the HdrHistogram V2 interchange text (`HISTFAAA…`, feature `hdr`).
 async fn histogram(
     State(st): State<AppState>,
-    axum::extract::Path(name): axum::extract::Path<String>,
+    PathName(name): PathName,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
     let p = Params::parse(q.as_deref(), &["format"])?;
