@@ -209,9 +209,9 @@ pub fn http(data: &[u8]) {
     drop(app);
     let before = rec.stats().total_recorded;
     rec.record(&Event::new("after", Severity::Info));
-    assert_eq!(
-        rec.stats().total_recorded,
-        before + 1,
+    // At least: a replay the input started may still be re-recording into it.
+    assert!(
+        rec.stats().total_recorded > before,
         "the recorder still records"
     );
     assert!(!rec.snapshot().is_empty());
